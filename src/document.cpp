@@ -1,0 +1,258 @@
+#include "document.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+
+CARBONKUBE_NAMESPACE_BEGIN
+namespace detail {
+namespace {
+
+struct YamlBudget {
+  std::size_t nodes_left;
+  std::size_t max_depth;
+};
+
+// YAML 1.2 core schema resolution of a plain scalar.
+Json resolve_plain_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf")
+    return std::numeric_limits<double>::infinity();
+  if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -std::numeric_limits<double>::infinity();
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  // Numbers: [-+]?digits, or a decimal with optional fraction and exponent.
+  std::size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  std::size_t int_digits = 0, frac_digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++int_digits;
+  bool is_integer = i == s.size() && int_digits > 0;
+  if (is_integer) {
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0') return static_cast<std::int64_t>(v);
+    return std::strtod(s.c_str(), nullptr);
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++frac_digits;
+  }
+  if (int_digits + frac_digits == 0) return s;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    std::size_t exp_digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++exp_digits;
+    if (exp_digits == 0) return s;
+  }
+  if (i != s.size()) return s;
+  return std::strtod(s.c_str(), nullptr);
+}
+
+Json yaml_to_json(const YAML::Node& node, std::size_t depth, YamlBudget& budget,
+                  std::string_view source) {
+  if (budget.nodes_left == 0)
+    throw Error(ErrorKind::kLimitExceeded,
+                fmt::format("{}: YAML expands to too many nodes (aliases?)", source));
+  --budget.nodes_left;
+  if (depth > budget.max_depth)
+    throw Error(ErrorKind::kLimitExceeded,
+                fmt::format("{}: nesting deeper than the limit of {} (line {})", source,
+                            budget.max_depth, node.Mark().line + 1));
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();
+      return resolve_plain_scalar(node.Scalar());
+    case YAML::NodeType::Sequence: {
+      Json arr = Json::array();
+      for (const auto& item : node) arr.push_back(yaml_to_json(item, depth + 1, budget, source));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      Json obj = Json::object();
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar())
+          throw InvalidInput(fmt::format("{}: line {}: mapping key is not a scalar", source,
+                                         kv.first.Mark().line + 1));
+        obj[kv.first.Scalar()] = yaml_to_json(kv.second, depth + 1, budget, source);
+      }
+      return obj;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<Json> parse_documents(std::string_view text, std::string_view source,
+                                  const ParseLimits& limits) {
+  if (text.size() > limits.max_bytes)
+    throw Error(ErrorKind::kLimitExceeded,
+                fmt::format("{}: input is {} bytes, over the limit of {} bytes", source,
+                            text.size(), limits.max_bytes));
+  auto first = std::find_if(text.begin(), text.end(),
+                            [](char c) { return c != ' ' && c != '\n' && c != '\r' && c != '\t'; });
+  if (first == text.end()) throw InvalidInput(fmt::format("{}: empty document", source));
+  std::vector<Json> docs;
+  if (*first == '{' || *first == '[') {
+    const std::size_t max_depth = limits.max_depth;
+    Json::parser_callback_t depth_guard = [&](int depth, Json::parse_event_t, Json&) {
+      if (static_cast<std::size_t>(depth) > max_depth)
+        throw Error(ErrorKind::kLimitExceeded,
+                    fmt::format("{}: nesting deeper than the limit of {}", source, max_depth));
+      return true;
+    };
+    try {
+      docs.push_back(Json::parse(text.begin(), text.end(), depth_guard));
+    } catch (const Json::parse_error& e) {
+      throw InvalidInput(fmt::format("{}: malformed JSON: {}", source, e.what()));
+    }
+    return docs;
+  }
+  try {
+    YamlBudget budget{std::max<std::size_t>(1'000'000, text.size() * 4), limits.max_depth};
+    std::vector<YAML::Node> nodes = YAML::LoadAll(std::string(text));
+    for (const auto& n : nodes) {
+      if (n.IsNull()) continue;  // empty document between '---' separators
+      docs.push_back(yaml_to_json(n, 0, budget, source));
+    }
+  } catch (const YAML::Exception& e) {
+    throw InvalidInput(fmt::format("{}: malformed YAML at line {}, column {}: {}", source,
+                                   e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (docs.empty()) throw InvalidInput(fmt::format("{}: no documents", source));
+  return docs;
+}
+
+void Where::fail(std::string_view what) const {
+  throw InvalidInput(fmt::format("{}: {}", str(), what));
+}
+
+const Json* member(const Json& obj, std::string_view key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string scalar_text(const Json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  std::string s = value.dump();
+  if (s.size() > 64) s = s.substr(0, 61) + "...";
+  return s;
+}
+
+namespace {
+std::string type_name(const Json& v) { return v.type_name(); }
+}  // namespace
+
+std::string read_string(const Json& obj, std::string_view key, const Where& where,
+                        std::string fallback) {
+  const Json* v = member(obj, key);
+  if (!v) return fallback;
+  if (!v->is_string()) (where / key).fail(fmt::format("expected a string, got {}", type_name(*v)));
+  return v->get<std::string>();
+}
+
+bool read_bool(const Json& obj, std::string_view key, const Where& where, bool fallback) {
+  const Json* v = member(obj, key);
+  if (!v) return fallback;
+  if (!v->is_boolean()) (where / key).fail(fmt::format("expected true or false, got {}", scalar_text(*v)));
+  return v->get<bool>();
+}
+
+std::int64_t read_int(const Json& obj, std::string_view key, const Where& where,
+                      std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  const Json* v = member(obj, key);
+  if (!v) return fallback;
+  std::int64_t out = 0;
+  if (v->is_number_integer()) {
+    if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max))
+      (where / key).fail(fmt::format("{} is out of range [{}, {}]", scalar_text(*v), min, max));
+    out = v->get<std::int64_t>();
+  } else if (v->is_number_float() && std::isfinite(v->get<double>()) &&
+             v->get<double>() == std::floor(v->get<double>()) && std::fabs(v->get<double>()) < 9e15) {
+    out = static_cast<std::int64_t>(v->get<double>());
+  } else {
+    (where / key).fail(fmt::format("expected an integer, got {}", scalar_text(*v)));
+  }
+  if (out < min || out > max)
+    (where / key).fail(fmt::format("{} is out of range [{}, {}]", out, min, max));
+  return out;
+}
+
+double read_number(const Json& obj, std::string_view key, const Where& where, double fallback) {
+  const Json* v = member(obj, key);
+  if (!v) return fallback;
+  if (!v->is_number()) (where / key).fail(fmt::format("expected a number, got {}", scalar_text(*v)));
+  double d = v->get<double>();
+  if (!std::isfinite(d)) (where / key).fail("expected a finite number");
+  return d;
+}
+
+const Json* read_object(const Json& obj, std::string_view key, const Where& where) {
+  const Json* v = member(obj, key);
+  if (v && !v->is_object()) (where / key).fail(fmt::format("expected an object, got {}", type_name(*v)));
+  return v;
+}
+
+const Json* read_array(const Json& obj, std::string_view key, const Where& where) {
+  const Json* v = member(obj, key);
+  if (v && !v->is_array()) (where / key).fail(fmt::format("expected a list, got {}", type_name(*v)));
+  return v;
+}
+
+StringMap read_string_map(const Json& obj, std::string_view key, const Where& where) {
+  StringMap out;
+  const Json* m = read_object(obj, key, where);
+  if (!m) return out;
+  for (auto it = m->begin(); it != m->end(); ++it) {
+    const Json& v = it.value();
+    if (v.is_string()) {
+      out.emplace_back(it.key(), v.get<std::string>());
+    } else if (v.is_null()) {
+      out.emplace_back(it.key(), "");
+    } else if (v.is_boolean() || v.is_number()) {
+      // Unquoted YAML such as `gpu: true` is a string in Kubernetes' eyes.
+      out.emplace_back(it.key(), v.dump());
+    } else {
+      (where / key / it.key()).fail(fmt::format("expected a string, got {}", v.type_name()));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Quantity read_quantity(const Json& value, const Where& where) {
+  std::string text;
+  if (value.is_string()) {
+    text = value.get<std::string>();
+  } else if (value.is_number_integer()) {
+    text = value.dump();
+  } else if (value.is_number_float()) {
+    double d = value.get<double>();
+    if (!std::isfinite(d)) where.fail(fmt::format("invalid quantity {}: not finite", value.dump()));
+    text = fmt::format("{}", d);
+    // fmt prints 1e+20 style; the quantity grammar wants an unsigned exponent sign too.
+    auto e = text.find("e+");
+    if (e != std::string::npos) text.erase(e + 1, 1);
+  } else {
+    where.fail(fmt::format("expected a quantity, got {}", value.type_name()));
+  }
+  Quantity q;
+  std::string error;
+  if (!try_parse_quantity(text, &q, &error)) where.fail(error);
+  return q;
+}
+
+}  // namespace detail
+CARBONKUBE_NAMESPACE_END

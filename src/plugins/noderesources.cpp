@@ -1,0 +1,362 @@
+// NodeResourcesFit (filter + LeastAllocated / MostAllocated /
+// RequestedToCapacityRatio scoring) and NodeResourcesBalancedAllocation, with
+// kube-scheduler's integer semantics, run column-wise over a batch of nodes.
+//
+// Exact and fast: kube-scheduler divides int64s. A 64-bit integer division
+// costs tens of cycles, so quotients are computed in double and then
+// corrected with integer multiplies (exact_div), which yields the same
+// integer for every int64 input.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "carbonkube/resource_scoring.hpp"
+#include "registry.hpp"
+
+CARBONKUBE_NAMESPACE_BEGIN
+namespace detail {
+namespace {
+
+constexpr std::size_t kMaxScoringResources = 16;
+
+// floor(x / c) for 0 <= x, 0 < c, exact: the double quotient is off by at most
+// one, which the integer check corrects.
+inline std::int64_t exact_div(std::int64_t x, std::int64_t c) {
+  auto q = static_cast<std::int64_t>(static_cast<double>(x) / static_cast<double>(c));
+  if (q * c > x) {
+    --q;
+  } else if ((q + 1) * c <= x) {
+    ++q;
+  }
+  return q;
+}
+
+enum FitReason : std::uint32_t {
+  kTooManyPods = 1u << 0,
+  kInsufficientCpu = 1u << 1,
+  kInsufficientMemory = 1u << 2,
+  kInsufficientEphemeral = 1u << 3,
+  kInsufficientScalar = 1u << 4,
+};
+
+enum class Strategy { kLeastAllocated, kMostAllocated, kRequestedToCapacityRatio };
+
+// A scoring resource resolved against one snapshot for one pod.
+struct ResolvedResource {
+  const std::int64_t* allocatable;
+  const std::int64_t* requested;
+  std::int64_t pod_request;
+  std::int64_t weight;
+};
+
+// Resolves `resources` against the snapshot as calculateResourceAllocatableRequest
+// does; resources that can only score 0/0 are dropped. Returns the count.
+std::size_t resolve(const CycleInputs& in, const std::vector<WeightedResource>& resources,
+                    bool use_requested, ResolvedResource* out) {
+  const ClusterSnapshot& snap = in.snapshot;
+  std::size_t n = 0;
+  for (const auto& wr : resources) {
+    ResourceId r = snap.resources().find(wr.name);
+    if (r == kUnknownResource || r == kPods) continue;  // no node has it: (0, 0)
+    std::int64_t pod_request = use_requested ? in.pod.request(r) : in.pod.nonzero_request(r);
+    bool scalar = r >= kFirstScalarResource;
+    if (scalar && pod_request == 0) continue;  // not requested: bypass scoring on it
+    out[n++] = {snap.allocatable(r).data(),
+                use_requested ? snap.requested(r).data() : snap.nonzero_requested(r).data(),
+                pod_request, wr.weight};
+  }
+  return n;
+}
+
+class NodeResourcesFit final : public Plugin {
+ public:
+  std::string_view name() const override { return "NodeResourcesFit"; }
+  bool has_filter() const override { return true; }
+  bool has_score() const override { return true; }
+
+  Strategy strategy = Strategy::kLeastAllocated;
+  std::vector<WeightedResource> resources{{"cpu", 1}, {"memory", 1}};
+  std::vector<ShapePoint> shape;  // scores scaled to 0..100
+  std::vector<std::string> ignored_resources;
+  std::vector<std::string> ignored_groups;
+
+  bool ignored(std::string_view resource) const {
+    for (const auto& r : ignored_resources)
+      if (r == resource) return true;
+    auto slash = resource.find('/');
+    if (slash != std::string_view::npos)
+      for (const auto& g : ignored_groups)
+        if (resource.substr(0, slash) == g) return true;
+    return false;
+  }
+
+  void filter(const CycleInputs& in, std::span<const NodeIndex> nodes,
+              std::span<std::uint32_t> reasons) const override {
+    const ClusterSnapshot& snap = in.snapshot;
+    const CompiledPod& pod = in.pod;
+    const std::int32_t* pods = snap.pod_count().data();
+    const std::int64_t* max_pods = snap.allocatable(kPods).data();
+    // Scalar resources the pod requests, resolved once per cycle.
+    struct Scalar {
+      const std::int64_t* alloc;
+      const std::int64_t* used;
+      std::int64_t request;
+    };
+    Scalar scalars[kMaxResources];
+    std::size_t n_scalars = 0;
+    std::uint32_t always = 0;
+    for (const auto& name : pod.unknown_resources)
+      if (!ignored(name)) always |= kInsufficientScalar;
+    for (std::size_t r = kFirstScalarResource; r < pod.requests.size(); ++r) {
+      if (pod.requests[r] == 0) continue;
+      auto id = static_cast<ResourceId>(r);
+      if (ignored(snap.resources().name(id))) continue;
+      scalars[n_scalars++] = {snap.allocatable(id).data(), snap.requested(id).data(), pod.requests[r]};
+    }
+    const std::int64_t cpu = pod.request(kCpu), mem = pod.request(kMemory),
+                       eph = pod.request(kEphemeralStorage);
+    const std::int64_t* a_cpu = snap.allocatable(kCpu).data();
+    const std::int64_t* u_cpu = snap.requested(kCpu).data();
+    const std::int64_t* a_mem = snap.allocatable(kMemory).data();
+    const std::int64_t* u_mem = snap.requested(kMemory).data();
+    const std::int64_t* a_eph = snap.allocatable(kEphemeralStorage).data();
+    const std::int64_t* u_eph = snap.requested(kEphemeralStorage).data();
+    const bool any = pod.requests_anything;
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const NodeIndex i = nodes[k];
+      std::uint32_t m = static_cast<std::int64_t>(pods[i]) + 1 > max_pods[i] ? kTooManyPods : 0u;
+      if (any) {
+        m |= (cpu > 0 && cpu > a_cpu[i] - u_cpu[i]) ? kInsufficientCpu : 0u;
+        m |= (mem > 0 && mem > a_mem[i] - u_mem[i]) ? kInsufficientMemory : 0u;
+        m |= (eph > 0 && eph > a_eph[i] - u_eph[i]) ? kInsufficientEphemeral : 0u;
+        for (std::size_t s = 0; s < n_scalars; ++s)
+          m |= scalars[s].request > scalars[s].alloc[i] - scalars[s].used[i] ? kInsufficientScalar : 0u;
+        m |= always;
+      }
+      reasons[k] = m;
+    }
+  }
+
+  void explain_filter(const CycleInputs& in, NodeIndex node, std::uint32_t mask,
+                      std::vector<std::string>& out) const override {
+    const ClusterSnapshot& snap = in.snapshot;
+    if (mask & kTooManyPods) out.emplace_back("Too many pods");
+    if (mask & kInsufficientCpu) out.emplace_back("Insufficient cpu");
+    if (mask & kInsufficientMemory) out.emplace_back("Insufficient memory");
+    if (mask & kInsufficientEphemeral) out.emplace_back("Insufficient ephemeral-storage");
+    if (mask & kInsufficientScalar) {
+      for (std::size_t r = kFirstScalarResource; r < in.pod.requests.size(); ++r) {
+        auto id = static_cast<ResourceId>(r);
+        std::int64_t req = in.pod.requests[r];
+        if (req > 0 && !ignored(snap.resources().name(id)) &&
+            req > snap.allocatable(id)[node] - snap.requested(id)[node])
+          out.push_back("Insufficient " + snap.resources().name(id));
+      }
+      for (const auto& name : in.pod.unknown_resources)
+        if (!ignored(name)) out.push_back("Insufficient " + name);
+    }
+  }
+
+  void score(const CycleInputs& in, std::span<const NodeIndex> nodes,
+             std::span<std::int64_t> scores) const override {
+    ResolvedResource res[kMaxScoringResources];
+    const std::size_t n = resolve(in, resources, /*use_requested=*/false, res);
+    switch (strategy) {
+      case Strategy::kLeastAllocated:
+        return score_with(nodes, scores, res, n, [](std::int64_t req, std::int64_t cap) {
+          return req > cap ? 0 : exact_div((cap - req) * kMaxNodeScore, cap);
+        });
+      case Strategy::kMostAllocated:
+        return score_with(nodes, scores, res, n, [](std::int64_t req, std::int64_t cap) {
+          return exact_div((req > cap ? cap : req) * kMaxNodeScore, cap);
+        });
+      case Strategy::kRequestedToCapacityRatio:
+        return score_ratio(nodes, scores, res, n);
+    }
+  }
+
+ private:
+  template <class F>
+  static void score_with(std::span<const NodeIndex> nodes, std::span<std::int64_t> scores,
+                         const ResolvedResource* res, std::size_t n, F per_resource) {
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const NodeIndex i = nodes[k];
+      std::int64_t node_score = 0, weight_sum = 0;
+      for (std::size_t r = 0; r < n; ++r) {
+        const std::int64_t cap = res[r].allocatable[i];
+        if (cap == 0) continue;
+        node_score += per_resource(res[r].requested[i] + res[r].pod_request, cap) * res[r].weight;
+        weight_sum += res[r].weight;
+      }
+      scores[k] = weight_sum == 0 ? 0 : exact_div(node_score, weight_sum);
+    }
+  }
+
+  void score_ratio(std::span<const NodeIndex> nodes, std::span<std::int64_t> scores,
+                   const ResolvedResource* res, std::size_t n) const {
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const NodeIndex i = nodes[k];
+      std::int64_t node_score = 0, weight_sum = 0;
+      for (std::size_t r = 0; r < n; ++r) {
+        const std::int64_t cap = res[r].allocatable[i];
+        if (cap == 0) continue;
+        const std::int64_t req = res[r].requested[i] + res[r].pod_request;
+        const std::int64_t s = broken_linear(
+            shape, req > cap ? kMaxUtilization : exact_div(req * kMaxUtilization, cap));
+        if (s > 0) {
+          node_score += s * res[r].weight;
+          weight_sum += res[r].weight;
+        }
+      }
+      scores[k] = weight_sum == 0 ? 0
+                                  : static_cast<std::int64_t>(std::round(
+                                        static_cast<double>(node_score) / static_cast<double>(weight_sum)));
+    }
+  }
+};
+
+class BalancedAllocation final : public Plugin {
+ public:
+  std::string_view name() const override { return "NodeResourcesBalancedAllocation"; }
+  bool has_score() const override { return true; }
+  std::vector<WeightedResource> resources{{"cpu", 1}, {"memory", 1}};
+
+  // PreScore: a pod that requests none of the resources is skipped, so that
+  // best-effort pods do not pile onto one node (kubernetes#129138).
+  bool scores_pod(const CycleInputs& in) const override {
+    for (const auto& wr : resources) {
+      ResourceId r = in.snapshot.resources().find(wr.name);
+      if (r != kUnknownResource && in.pod.request(r) != 0) return true;
+    }
+    return false;
+  }
+
+  void score(const CycleInputs& in, std::span<const NodeIndex> nodes,
+             std::span<std::int64_t> scores) const override {
+    ResolvedResource res[kMaxScoringResources];
+    const std::size_t n = resolve(in, resources, /*use_requested=*/true, res);
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const NodeIndex i = nodes[k];
+      double fractions[kMaxScoringResources];
+      std::size_t m = 0;
+      double total = 0;
+      for (std::size_t r = 0; r < n; ++r) {
+        const std::int64_t cap = res[r].allocatable[i];
+        if (cap == 0) continue;
+        double f = static_cast<double>(res[r].requested[i] + res[r].pod_request) / static_cast<double>(cap);
+        f = f > 1 ? 1 : f;
+        total += f;
+        fractions[m++] = f;
+      }
+      double std_dev = 0;
+      if (m == 2) {
+        std_dev = std::fabs((fractions[0] - fractions[1]) / 2);
+      } else if (m > 2) {
+        const double mean = total / static_cast<double>(m);
+        double sum = 0;
+        for (std::size_t j = 0; j < m; ++j) sum += (fractions[j] - mean) * (fractions[j] - mean);
+        std_dev = std::sqrt(sum / static_cast<double>(m));
+      }
+      scores[k] = static_cast<std::int64_t>((1 - std_dev) * static_cast<double>(kMaxNodeScore));
+    }
+  }
+};
+
+std::vector<std::string> read_string_list(const Json& args, std::string_view key, const Where& where) {
+  std::vector<std::string> out;
+  if (const Json* arr = read_array(args, key, where))
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      if (!(*arr)[i].is_string()) (where / key)[i].fail("expected a string");
+      out.push_back((*arr)[i].get<std::string>());
+    }
+  return out;
+}
+
+void reject_unknown_keys(const Json& args, const Where& where, std::initializer_list<std::string_view> known) {
+  if (!args.is_object()) return;
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    if (it.key() == "apiVersion" || it.key() == "kind") continue;
+    bool ok = false;
+    for (auto k : known) ok = ok || it.key() == k;
+    if (!ok) (where / it.key()).fail("unknown field");
+  }
+}
+
+}  // namespace
+
+std::vector<WeightedResource> parse_weighted_resources(const Json& args, std::string_view key,
+                                                       const Where& where,
+                                                       std::vector<WeightedResource> fallback) {
+  const Json* arr = read_array(args, key, where);
+  if (!arr) return fallback;
+  std::vector<WeightedResource> out;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    Where w = (where / key)[i];
+    WeightedResource wr;
+    wr.name = read_string((*arr)[i], "name", w);
+    if (wr.name.empty()) w.fail("missing name");
+    wr.weight = read_int((*arr)[i], "weight", w, 1, 1, 100);
+    for (const auto& prev : out)
+      if (prev.name == wr.name) (w / "name").fail(fmt::format("resource \"{}\" listed twice", wr.name));
+    out.push_back(std::move(wr));
+  }
+  if (out.size() > kMaxScoringResources)
+    (where / key).fail(fmt::format("at most {} resources are supported", kMaxScoringResources));
+  return out;
+}
+
+PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
+  auto p = std::make_unique<NodeResourcesFit>();
+  if (args.is_null()) return p;
+  reject_unknown_keys(args, where, {"scoringStrategy", "ignoredResources", "ignoredResourceGroups"});
+  p->ignored_resources = read_string_list(args, "ignoredResources", where);
+  p->ignored_groups = read_string_list(args, "ignoredResourceGroups", where);
+  for (std::size_t i = 0; i < p->ignored_groups.size(); ++i)
+    if (p->ignored_groups[i].find('/') != std::string::npos)
+      (where / "ignoredResourceGroups")[i].fail("a resource group name must not contain '/'");
+  const Json* strat = read_object(args, "scoringStrategy", where);
+  if (!strat) return p;
+  Where sw = where / "scoringStrategy";
+  reject_unknown_keys(*strat, sw, {"type", "resources", "requestedToCapacityRatio"});
+  std::string type = read_string(*strat, "type", sw, "LeastAllocated");
+  if (type == "LeastAllocated") {
+    p->strategy = Strategy::kLeastAllocated;
+  } else if (type == "MostAllocated") {
+    p->strategy = Strategy::kMostAllocated;
+  } else if (type == "RequestedToCapacityRatio") {
+    p->strategy = Strategy::kRequestedToCapacityRatio;
+  } else {
+    (sw / "type").fail(fmt::format(
+        "unknown scoring strategy \"{}\" (LeastAllocated, MostAllocated, RequestedToCapacityRatio)", type));
+  }
+  p->resources = parse_weighted_resources(*strat, "resources", sw, p->resources);
+  if (p->strategy == Strategy::kRequestedToCapacityRatio) {
+    const Json* rtcr = read_object(*strat, "requestedToCapacityRatio", sw);
+    if (!rtcr) sw.fail("requestedToCapacityRatio is required for strategy RequestedToCapacityRatio");
+    Where rw = sw / "requestedToCapacityRatio";
+    const Json* shape = read_array(*rtcr, "shape", rw);
+    if (!shape || shape->empty()) (rw / "shape").fail("at least one point is required");
+    for (std::size_t i = 0; i < shape->size(); ++i) {
+      Where pw = (rw / "shape")[i];
+      ShapePoint pt;
+      pt.utilization = read_int((*shape)[i], "utilization", pw, 0, 0, kMaxUtilization);
+      pt.score = read_int((*shape)[i], "score", pw, 0, 0, kMaxCustomPriorityScore) *
+                 (kMaxNodeScore / kMaxCustomPriorityScore);
+      if (!p->shape.empty() && pt.utilization <= p->shape.back().utilization)
+        (pw / "utilization").fail("utilization values must be sorted in increasing order");
+      p->shape.push_back(pt);
+    }
+  }
+  return p;
+}
+
+PluginPtr make_balanced_allocation(const Json& args, const Where& where) {
+  auto p = std::make_unique<BalancedAllocation>();
+  if (args.is_null()) return p;
+  reject_unknown_keys(args, where, {"resources"});
+  p->resources = parse_weighted_resources(args, "resources", where, p->resources);
+  return p;
+}
+
+}  // namespace detail
+CARBONKUBE_NAMESPACE_END

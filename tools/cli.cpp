@@ -1,0 +1,217 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <optional>
+
+#include "carbonkube/error.hpp"
+#include "carbonkube/kube.hpp"
+#include "carbonkube/pod.hpp"
+#include "carbonkube/profile.hpp"
+#include "carbonkube/scheduler.hpp"
+#include "carbonkube/snapshot.hpp"
+#include "carbonkube/version.hpp"
+
+namespace carbonkube::cli {
+namespace {
+
+constexpr const char* kUsage = R"(carbonkube: carbon-aware scheduling engine for Kubernetes
+
+usage:
+  carbonkube score --nodes FILE [--pods FILE] [--config FILE] [--profile NAME]
+                   [--seed N] [--explain]
+      Scores every pending pod against the cluster, in order, and prints JSON:
+      {"results": [{"pod", "selected", "nodes": [{"name", "feasible",
+      "reasons", "scores", "total"}]}]}. Each placed pod is assumed bound
+      before the next is scored, as kube-scheduler does. FILEs are JSON or
+      YAML as `kubectl get -o json|yaml` prints them (List, NodeList, PodList
+      or a stream of documents); --nodes may hold pods too. Without --config,
+      kube-scheduler's default profile is used. --explain adds a readable
+      table on stderr.
+  carbonkube version
+  carbonkube help
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ScoreArgs {
+  std::vector<std::string> object_files;
+  std::string config;
+  std::string profile;
+  std::uint64_t seed = 0;
+  bool explain = false;
+};
+
+ScoreArgs parse_score_args(const std::vector<std::string>& args) {
+  ScoreArgs a;
+  bool have_nodes = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& k = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", k));
+      return args[++i];
+    };
+    if (k == "--nodes") {
+      a.object_files.push_back(value());
+      have_nodes = true;
+    } else if (k == "--pods") {
+      a.object_files.push_back(value());
+    } else if (k == "--config") {
+      a.config = value();
+    } else if (k == "--profile") {
+      a.profile = value();
+    } else if (k == "--seed") {
+      const std::string& v = value();
+      try {
+        std::size_t used = 0;
+        a.seed = std::stoull(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+      } catch (const std::exception&) {
+        throw UsageError(fmt::format("--seed: \"{}\" is not a non-negative integer", v));
+      }
+    } else if (k == "--explain") {
+      a.explain = true;
+    } else {
+      throw UsageError(fmt::format("unknown option \"{}\"", k));
+    }
+  }
+  if (!have_nodes) throw UsageError("score needs --nodes FILE");
+  return a;
+}
+
+void print_table(std::ostream& err, const Explanation& ex, const Profile& profile) {
+  fmt::print(err, "pod {}: selected {}\n", ex.pod, ex.selected.value_or("(none)"));
+  std::string header = fmt::format("  {:<24} {:>8}", "node", "total");
+  for (const auto& s : profile.scores()) header += fmt::format(" {:>12.12}", s.plugin->name());
+  fmt::print(err, "{}  reasons\n", header);
+  for (const auto& n : ex.nodes) {
+    std::string line = fmt::format("  {:<24.24} ", n.name);
+    if (!n.evaluated) {
+      fmt::print(err, "{}{:>8}  (not evaluated: percentageOfNodesToScore reached)\n", line, "-");
+      continue;
+    }
+    line += n.feasible ? fmt::format("{:>8}", n.total) : fmt::format("{:>8}", "-");
+    for (const auto& s : profile.scores()) {
+      std::string cell = "-";
+      for (const auto& [name, v] : n.scores)
+        if (name == s.plugin->name()) cell = std::to_string(v);
+      line += fmt::format(" {:>12}", cell);
+    }
+    std::string reasons;
+    for (const auto& r : n.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+    if (!n.feasible) reasons = n.failed_plugin + ": " + reasons;
+    if (ex.selected && *ex.selected == n.name) reasons = "<- selected" + (reasons.empty() ? "" : " " + reasons);
+    fmt::print(err, "{}  {}\n", line, reasons);
+  }
+}
+
+int score(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  ScoreArgs a = parse_score_args(args);
+  KubeObjects objects;
+  for (const auto& path : a.object_files) {
+    KubeObjects part = parse_kube_objects(read_file(path), path);
+    for (auto& n : part.nodes) objects.nodes.push_back(std::move(n));
+    for (auto& p : part.pods) objects.pods.push_back(std::move(p));
+  }
+  if (objects.nodes.empty()) throw InvalidInput("no Node objects in the input files");
+  Profile profile = a.config.empty()
+                        ? default_profile()
+                        : compile_profile(parse_scheduler_config(read_file(a.config), a.config), a.profile);
+  Scheduler scheduler(std::move(profile));
+
+  ClusterState state;
+  std::map<std::string, int> seen;
+  for (const Node& n : objects.nodes) {
+    if (seen[n.name]++) throw InvalidInput(fmt::format("node \"{}\" appears more than once", n.name));
+    state.upsert_node(n);
+  }
+  std::vector<const Pod*> pending;
+  std::map<std::string, int> seen_pods;
+  for (const Pod& p : objects.pods) {
+    if (seen_pods[p.key()]++) throw InvalidInput(fmt::format("pod \"{}\" appears more than once", p.key()));
+    if (p.counts_as_usage()) state.upsert_pod(p);
+    else if (p.is_pending()) pending.push_back(&p);
+  }
+  SnapshotPtr snap = state.publish();
+
+  nlohmann::ordered_json doc;
+  const Profile& prof = scheduler.profile();
+  nlohmann::ordered_json pj;
+  pj["schedulerName"] = prof.scheduler_name();
+  pj["percentageOfNodesToScore"] = prof.percentage_of_nodes_to_score();
+  pj["filters"] = nlohmann::ordered_json::array();
+  for (const Plugin* f : prof.filters()) pj["filters"].push_back(std::string(f->name()));
+  pj["scores"] = nlohmann::ordered_json::array();
+  for (const auto& s : prof.scores())
+    pj["scores"].push_back({{"name", std::string(s.plugin->name())}, {"weight", s.weight}});
+  pj["inactive"] = prof.inactive_plugins();
+  doc["profile"] = pj;
+  doc["results"] = nlohmann::ordered_json::array();
+
+  ScoringContext ctx(a.seed);
+  for (const Pod* p : pending) {
+    CompiledPod cp = compile_pod(*p, *snap);
+    CycleResult r = scheduler.schedule(*snap, cp, ctx);
+    Explanation ex = explain(scheduler, *snap, cp, ctx, r);
+    nlohmann::ordered_json res;
+    res["pod"] = ex.pod;
+    res["selected"] = ex.selected ? nlohmann::ordered_json(*ex.selected) : nlohmann::ordered_json(nullptr);
+    res["feasibleNodes"] = r.feasible;
+    res["evaluatedNodes"] = r.processed;
+    res["nodes"] = nlohmann::ordered_json::array();
+    for (const auto& n : ex.nodes) {
+      nlohmann::ordered_json nj;
+      nj["name"] = n.name;
+      nj["feasible"] = n.feasible;
+      if (!n.evaluated) nj["evaluated"] = false;
+      nj["reasons"] = n.reasons;
+      nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+      for (const auto& [name, v] : n.scores) scores[name] = v;
+      nj["scores"] = scores;
+      nj["total"] = n.feasible ? nlohmann::ordered_json(n.total) : nlohmann::ordered_json(nullptr);
+      res["nodes"].push_back(nj);
+    }
+    doc["results"].push_back(res);
+    if (a.explain) print_table(err, ex, prof);
+    if (r.selected) {
+      state.assume_pod(*p, snap->node_name(*r.selected));
+      snap = state.publish();
+    }
+  }
+  out << doc.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  try {
+    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+      out << kUsage;
+      return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "version" || args[0] == "--version") {
+      out << "carbonkube " << version_string() << "\n";
+      return 0;
+    }
+    if (args[0] == "score") return score(args, out, err);
+    throw UsageError(fmt::format("unknown command \"{}\"", args[0]));
+  } catch (const UsageError& e) {
+    err << "carbonkube: " << e.what() << "\n\n" << kUsage;
+    return 2;
+  } catch (const Error& e) {
+    err << "carbonkube: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    err << "carbonkube: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace carbonkube::cli
