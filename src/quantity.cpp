@@ -1,6 +1,6 @@
 // Kubernetes quantity parsing, following apimachinery's resource.Quantity
 // grammar:  <quantity> ::= <signedNumber><suffix>,  <suffix> ::= binarySI
-// (Ki..Ei) | decimalSI (m, "", k, M, G, T, P, E) | decimalExponent (e|E<int>).
+// (Ki..Ei) | decimalSI (n, u, m, "", k, M, G, T, P, E) | decimalExponent (e|E<int>).
 #include "carbonkube/quantity.hpp"
 
 #include <fmt/format.h>
@@ -64,6 +64,10 @@ bool try_parse_quantity(std::string_view text, Quantity* out, std::string* error
   std::string_view suffix = text.substr(pos);
   int binary_shift = 0;  // multiply by 2^binary_shift
   if (suffix.empty()) {
+  } else if (suffix == "n") {
+    exponent10 -= 9;
+  } else if (suffix == "u") {
+    exponent10 -= 6;
   } else if (suffix == "m") {
     exponent10 -= 3;
   } else if (suffix == "k") {

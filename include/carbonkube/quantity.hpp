@@ -1,5 +1,5 @@
 // carbonkube/quantity.hpp: exact parsing of Kubernetes resource quantities
-// ("100m", "1.5Gi", "1e3", "2k") as apimachinery's resource.Quantity does.
+// ("100m", "1.5Gi", "1e3", "2k", "250u") as apimachinery's resource.Quantity does.
 // Values are held as signed 128-bit counts of nano-units so that sums of
 // container requests are exact before kube-scheduler's rounding to milli-units
 // (CPU) or whole units (memory, storage, extended resources) is applied.
