@@ -256,6 +256,12 @@ Pod parse_pod(const Json& obj, const Where& at) {
   pod.containers = parse_containers(*spec, "containers", sw, false);
   pod.init_containers = parse_containers(*spec, "initContainers", sw, true);
   pod.overhead = read_quantity_list(*spec, "overhead", sw);
+  if (const Json* res = detail::read_object(*spec, "resources", sw)) {
+    QuantityList requests = read_quantity_list(*res, "requests", sw / "resources");
+    for (auto& [n, q] : read_quantity_list(*res, "limits", sw / "resources"))
+      if (!find_q(requests, n)) requests.emplace_back(n, q);
+    pod.pod_level_requests = std::move(requests);
+  }
   pod.node_selector = detail::read_string_map(*spec, "nodeSelector", sw);
   parse_node_affinity(*spec, sw, pod.node_affinity);
   if (const Json* tols = detail::read_array(*spec, "tolerations", sw)) {
@@ -310,14 +316,20 @@ void collect(const Json& obj, const Where& where, std::string_view implied_kind,
 
 }  // namespace
 
-ResourceList pod_requests(const Pod& pod, RequestDefaults defaults) {
-  const bool non_zero = defaults == RequestDefaults::kNonZero;
+namespace {
+bool is_pod_level_resource(std::string_view name) {
+  return name == "cpu" || name == "memory" || name.starts_with("hugepages-");
+}
+
+// component-helpers PodRequests: the KEP-753 sidecar formula over
+// containers, then pod-level overrides, then overhead; exact until rounded.
+QuantityList aggregate(const Pod& pod, bool cpu_default, bool memory_default, bool pod_level) {
   auto with_defaults = [&](const QuantityList& reqs) {
     QuantityList r = reqs;
-    if (non_zero) {
-      if (!find_q(r, "cpu")) r.emplace_back("cpu", Quantity{Int128{kDefaultMilliCpuRequest} * 1'000'000});
-      if (!find_q(r, "memory")) r.emplace_back("memory", Quantity{Int128{kDefaultMemoryRequest} * 1'000'000'000});
-    }
+    if (cpu_default && !find_q(r, "cpu"))
+      r.emplace_back("cpu", Quantity{Int128{kDefaultMilliCpuRequest} * 1'000'000});
+    if (memory_default && !find_q(r, "memory"))
+      r.emplace_back("memory", Quantity{Int128{kDefaultMemoryRequest} * 1'000'000'000});
     return r;
   };
   QuantityList total;
@@ -338,7 +350,41 @@ ResourceList pod_requests(const Pod& pod, RequestDefaults defaults) {
     }
   }
   max_into(total, init_max);
+  if (pod_level)
+    for (const auto& [name, q] : pod.pod_level_requests)
+      if (is_pod_level_resource(name)) {
+        if (Quantity* d = find_q(total, name)) *d = q;
+        else total.emplace_back(name, q);
+      }
   add_to(total, pod.overhead);
+  return total;
+}
+}  // namespace
+
+ResourceList pod_requests(const Pod& pod, RequestDefaults defaults) {
+  const bool pod_level_set = std::any_of(pod.pod_level_requests.begin(), pod.pod_level_requests.end(),
+                                         [](const auto& r) { return is_pod_level_resource(r.first); });
+  QuantityList total;
+  switch (defaults) {
+    case RequestDefaults::kAsWritten:
+      total = aggregate(pod, false, false, true);
+      break;
+    case RequestDefaults::kNonZeroContainersOnly:
+      total = aggregate(pod, true, true, false);
+      break;
+    case RequestDefaults::kNonZero: {
+      // NodeInfo: with pod-level requests, defaults fill only keys that
+      // neither the containers nor the pod level set.
+      bool cpu = true, memory = true;
+      if (pod_level_set) {
+        QuantityList written = aggregate(pod, false, false, true);
+        cpu = !find_q(written, "cpu");
+        memory = !find_q(written, "memory");
+      }
+      total = aggregate(pod, cpu, memory, true);
+      break;
+    }
+  }
   ResourceList out;
   out.reserve(total.size());
   for (const auto& [name, q] : total) {

@@ -17,7 +17,7 @@ CompiledPod compile_pod(std::shared_ptr<const Pod> pod, const ClusterSnapshot& s
     }
     out.requests[r] = ra.amount;
   }
-  for (const auto& ra : pod_requests(*pod, RequestDefaults::kNonZero)) {
+  for (const auto& ra : pod_requests(*pod, RequestDefaults::kNonZeroContainersOnly)) {
     ResourceId r = table.find(ra.name);
     if (r != kUnknownResource) out.nonzero_requests[r] = ra.amount;
   }

@@ -63,7 +63,9 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
   if (n == 0) return result;
 
   const CycleInputs in{snapshot, pod};
-  const std::uint32_t need = num_feasible_nodes_to_find(profile_.percentage_of_nodes_to_score(), n);
+  // With nothing to score, the first feasible node is as good as any.
+  const std::uint32_t need =
+      scores.empty() ? 1u : num_feasible_nodes_to_find(profile_.percentage_of_nodes_to_score(), n);
   const NodeIndex start = ctx.next_start_ % n;
   std::size_t found = 0;
   std::uint32_t processed = 0;

@@ -97,6 +97,9 @@ struct Pod {
   std::vector<Container> containers;
   std::vector<Container> init_containers;
   std::vector<std::pair<std::string, Quantity>> overhead;
+  /// spec.resources.requests (pod-level resources, beta and on by default in
+  /// Kubernetes 1.34): overrides the containers' sum for cpu, memory, hugepages-*.
+  std::vector<std::pair<std::string, Quantity>> pod_level_requests;
   StringMap node_selector;
   NodeAffinity node_affinity;
   std::vector<Toleration> tolerations;
@@ -112,8 +115,15 @@ struct Pod {
 
 /// How a pod's effective request is aggregated (component-helpers PodRequests).
 enum class RequestDefaults : std::uint8_t {
-  kAsWritten,   // requests exactly as written (NodeResourcesFit filter, Requested)
-  kNonZero,     // a container missing a cpu / memory request counts 100m / 200Mi
+  /// Requests as written, pod-level resources honoured (NodeResourcesFit
+  /// filter, BalancedAllocation, NodeInfo.Requested).
+  kAsWritten,
+  /// A container missing a cpu / memory request counts 100m / 200Mi, unless a
+  /// pod-level request sets it (NodeInfo.NonZeroRequested).
+  kNonZero,
+  /// Like kNonZero but ignoring pod-level resources, as NodeResourcesFit's
+  /// scoring does for the incoming pod in Kubernetes 1.34.
+  kNonZeroContainersOnly,
 };
 
 /// The pod's effective request as kube-scheduler computes it: max(sum of

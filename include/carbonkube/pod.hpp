@@ -19,7 +19,8 @@ struct CompiledPod {
   std::string key;                 // namespace/name
   /// Requests as written, indexed by the snapshot's ResourceId (dense).
   std::vector<std::int64_t> requests;
-  /// Requests with kube-scheduler's non-zero defaults for cpu and memory.
+  /// Requests with kube-scheduler's non-zero defaults for cpu and memory, as
+  /// NodeResourcesFit scores the incoming pod (containers only, Kubernetes 1.34).
   std::vector<std::int64_t> nonzero_requests;
   /// Resources the pod requests (> 0) that no node in the snapshot has.
   std::vector<std::string> unknown_resources;

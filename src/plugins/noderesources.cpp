@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 #include "carbonkube/resource_scoring.hpp"
 #include "registry.hpp"
@@ -295,11 +296,17 @@ std::vector<WeightedResource> parse_weighted_resources(const Json& args, std::st
     WeightedResource wr;
     wr.name = read_string((*arr)[i], "name", w);
     if (wr.name.empty()) w.fail("missing name");
-    wr.weight = read_int((*arr)[i], "weight", w, 1, 1, 100);
+    // Defaulting turns an omitted or 0 weight into 1; validation wants (0, 100].
+    wr.weight = read_int((*arr)[i], "weight", w, 0, std::numeric_limits<std::int64_t>::min(),
+                         std::numeric_limits<std::int64_t>::max());
+    if (wr.weight == 0) wr.weight = 1;
+    if (wr.weight < 0 || wr.weight > 100)
+      (w / "weight").fail(fmt::format("{}: resource weight of {} not in valid range (0, 100]", wr.weight, wr.name));
     for (const auto& prev : out)
       if (prev.name == wr.name) (w / "name").fail(fmt::format("resource \"{}\" listed twice", wr.name));
     out.push_back(std::move(wr));
   }
+  if (out.empty()) return fallback;
   if (out.size() > kMaxScoringResources)
     (where / key).fail(fmt::format("at most {} resources are supported", kMaxScoringResources));
   return out;
@@ -318,7 +325,7 @@ PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
   if (!strat) return p;
   Where sw = where / "scoringStrategy";
   reject_unknown_keys(*strat, sw, {"type", "resources", "requestedToCapacityRatio"});
-  std::string type = read_string(*strat, "type", sw, "LeastAllocated");
+  std::string type = read_string(*strat, "type", sw);
   if (type == "LeastAllocated") {
     p->strategy = Strategy::kLeastAllocated;
   } else if (type == "MostAllocated") {
@@ -335,13 +342,19 @@ PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
     if (!rtcr) sw.fail("requestedToCapacityRatio is required for strategy RequestedToCapacityRatio");
     Where rw = sw / "requestedToCapacityRatio";
     const Json* shape = read_array(*rtcr, "shape", rw);
-    if (!shape || shape->empty()) (rw / "shape").fail("at least one point is required");
+    if (!shape || shape->empty()) (rw / "shape").fail("at least one point must be specified");
     for (std::size_t i = 0; i < shape->size(); ++i) {
       Where pw = (rw / "shape")[i];
       ShapePoint pt;
-      pt.utilization = read_int((*shape)[i], "utilization", pw, 0, 0, kMaxUtilization);
-      pt.score = read_int((*shape)[i], "score", pw, 0, 0, kMaxCustomPriorityScore) *
-                 (kMaxNodeScore / kMaxCustomPriorityScore);
+      pt.utilization = read_int((*shape)[i], "utilization", pw, 0, std::numeric_limits<std::int32_t>::min(),
+                                std::numeric_limits<std::int32_t>::max());
+      if (pt.utilization < 0 || pt.utilization > kMaxUtilization)
+        (pw / "utilization").fail(fmt::format("{}: not in valid range [0, 100]", pt.utilization));
+      pt.score = read_int((*shape)[i], "score", pw, 0, std::numeric_limits<std::int32_t>::min(),
+                          std::numeric_limits<std::int32_t>::max());
+      if (pt.score < 0 || pt.score > kMaxCustomPriorityScore)
+        (pw / "score").fail(fmt::format("{}: not in valid range [0, 10]", pt.score));
+      pt.score *= kMaxNodeScore / kMaxCustomPriorityScore;
       if (!p->shape.empty() && pt.utilization <= p->shape.back().utilization)
         (pw / "utilization").fail("utilization values must be sorted in increasing order");
       p->shape.push_back(pt);
@@ -355,6 +368,9 @@ PluginPtr make_balanced_allocation(const Json& args, const Where& where) {
   if (args.is_null()) return p;
   reject_unknown_keys(args, where, {"resources"});
   p->resources = parse_weighted_resources(args, "resources", where, p->resources);
+  for (std::size_t i = 0; i < p->resources.size(); ++i)
+    if (p->resources[i].weight != 1)
+      ((where / "resources")[i] / "weight").fail(fmt::format("{}: must be 1", p->resources[i].weight));
   return p;
 }
 
