@@ -4,8 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 
@@ -166,7 +166,8 @@ std::string read_string(const Json& obj, std::string_view key, const Where& wher
 bool read_bool(const Json& obj, std::string_view key, const Where& where, bool fallback) {
   const Json* v = member(obj, key);
   if (!v) return fallback;
-  if (!v->is_boolean()) (where / key).fail(fmt::format("expected true or false, got {}", scalar_text(*v)));
+  if (!v->is_boolean())
+    (where / key).fail(fmt::format("expected true or false, got {}", scalar_text(*v)));
   return v->get<bool>();
 }
 
@@ -180,7 +181,8 @@ std::int64_t read_int(const Json& obj, std::string_view key, const Where& where,
       (where / key).fail(fmt::format("{} is out of range [{}, {}]", scalar_text(*v), min, max));
     out = v->get<std::int64_t>();
   } else if (v->is_number_float() && std::isfinite(v->get<double>()) &&
-             v->get<double>() == std::floor(v->get<double>()) && std::fabs(v->get<double>()) < 9e15) {
+             v->get<double>() == std::floor(v->get<double>()) &&
+             std::fabs(v->get<double>()) < 9e15) {
     out = static_cast<std::int64_t>(v->get<double>());
   } else {
     (where / key).fail(fmt::format("expected an integer, got {}", scalar_text(*v)));
@@ -193,7 +195,8 @@ std::int64_t read_int(const Json& obj, std::string_view key, const Where& where,
 double read_number(const Json& obj, std::string_view key, const Where& where, double fallback) {
   const Json* v = member(obj, key);
   if (!v) return fallback;
-  if (!v->is_number()) (where / key).fail(fmt::format("expected a number, got {}", scalar_text(*v)));
+  if (!v->is_number())
+    (where / key).fail(fmt::format("expected a number, got {}", scalar_text(*v)));
   double d = v->get<double>();
   if (!std::isfinite(d)) (where / key).fail("expected a finite number");
   return d;
@@ -201,13 +204,15 @@ double read_number(const Json& obj, std::string_view key, const Where& where, do
 
 const Json* read_object(const Json& obj, std::string_view key, const Where& where) {
   const Json* v = member(obj, key);
-  if (v && !v->is_object()) (where / key).fail(fmt::format("expected an object, got {}", type_name(*v)));
+  if (v && !v->is_object())
+    (where / key).fail(fmt::format("expected an object, got {}", type_name(*v)));
   return v;
 }
 
 const Json* read_array(const Json& obj, std::string_view key, const Where& where) {
   const Json* v = member(obj, key);
-  if (v && !v->is_array()) (where / key).fail(fmt::format("expected a list, got {}", type_name(*v)));
+  if (v && !v->is_array())
+    (where / key).fail(fmt::format("expected a list, got {}", type_name(*v)));
   return v;
 }
 

@@ -25,14 +25,18 @@ using Json = nlohmann::json;
 std::vector<Json> parse_documents(std::string_view text, std::string_view source,
                                   const ParseLimits& limits);
 
-/// A location inside a document, for error messages: "nodes.json: items[3] (Node n1): status.allocatable.cpu".
+/// A location inside a document, for error messages: "nodes.json: items[3] (Node n1):
+/// status.allocatable.cpu".
 class Where {
  public:
-  Where(std::string prefix, std::string field) : prefix_(std::move(prefix)), field_(std::move(field)) {}
+  Where(std::string prefix, std::string field)
+      : prefix_(std::move(prefix)), field_(std::move(field)) {}
   Where operator/(std::string_view key) const {
     return Where(prefix_, field_.empty() ? std::string(key) : field_ + "." + std::string(key));
   }
-  Where operator[](std::size_t i) const { return Where(prefix_, field_ + "[" + std::to_string(i) + "]"); }
+  Where operator[](std::size_t i) const {
+    return Where(prefix_, field_ + "[" + std::to_string(i) + "]");
+  }
   std::string str() const { return field_.empty() ? prefix_ : prefix_ + ": " + field_; }
   [[noreturn]] void fail(std::string_view what) const;
 

@@ -23,7 +23,8 @@ std::int64_t to_base_units(std::string_view resource, Quantity q, const Where& w
   std::int64_t v = is_milli_resource(resource) ? q.milli_value() : q.value();
   if (v > kMaxQuantityBaseUnits)
     where.fail(fmt::format("{} is larger than the limit of {} {}", format_quantity(q),
-                           kMaxQuantityBaseUnits, is_milli_resource(resource) ? "millicores" : "units"));
+                           kMaxQuantityBaseUnits,
+                           is_milli_resource(resource) ? "millicores" : "units"));
   return v;
 }
 
@@ -72,7 +73,8 @@ TaintEffect parse_effect(const std::string& s, const Where& where) {
   if (s == "NoSchedule") return TaintEffect::kNoSchedule;
   if (s == "PreferNoSchedule") return TaintEffect::kPreferNoSchedule;
   if (s == "NoExecute") return TaintEffect::kNoExecute;
-  where.fail(fmt::format("unknown taint effect \"{}\" (NoSchedule, PreferNoSchedule, NoExecute)", s));
+  where.fail(
+      fmt::format("unknown taint effect \"{}\" (NoSchedule, PreferNoSchedule, NoExecute)", s));
 }
 
 Node parse_node(const Json& obj, const Where& at) {
@@ -111,9 +113,12 @@ Node parse_node(const Json& obj, const Where& at) {
         Where w = (where / "status" / "conditions")[i];
         if (detail::read_string(c, "type", w) != "Ready") continue;
         std::string s = detail::read_string(c, "status", w);
-        if (s == "True") node.ready = true;
-        else if (s == "False") node.ready = false;
-        else node.ready.reset();
+        if (s == "True")
+          node.ready = true;
+        else if (s == "False")
+          node.ready = false;
+        else
+          node.ready.reset();
       }
     }
   }
@@ -164,7 +169,8 @@ NodeSelectorTerm parse_term(const Json& t, const Where& w) {
   term.match_expressions = parse_requirements(t, "matchExpressions", w);
   term.match_fields = parse_requirements(t, "matchFields", w);
   for (const auto& f : term.match_fields)
-    if (f.key != "metadata.name") (w / "matchFields").fail(fmt::format("unsupported field \"{}\" (only metadata.name)", f.key));
+    if (f.key != "metadata.name")
+      (w / "matchFields").fail(fmt::format("unsupported field \"{}\" (only metadata.name)", f.key));
   return term;
 }
 
@@ -174,7 +180,8 @@ void parse_node_affinity(const Json& spec, const Where& where, NodeAffinity& out
   const Json* na = detail::read_object(*aff, "nodeAffinity", where / "affinity");
   if (!na) return;
   Where w = where / "affinity" / "nodeAffinity";
-  if (const Json* req = detail::read_object(*na, "requiredDuringSchedulingIgnoredDuringExecution", w)) {
+  if (const Json* req =
+          detail::read_object(*na, "requiredDuringSchedulingIgnoredDuringExecution", w)) {
     Where rw = w / "requiredDuringSchedulingIgnoredDuringExecution";
     std::vector<NodeSelectorTerm> terms;
     if (const Json* arr = detail::read_array(*req, "nodeSelectorTerms", rw))
@@ -182,7 +189,8 @@ void parse_node_affinity(const Json& spec, const Where& where, NodeAffinity& out
         terms.push_back(parse_term((*arr)[i], (rw / "nodeSelectorTerms")[i]));
     out.required = std::move(terms);
   }
-  if (const Json* pref = detail::read_array(*na, "preferredDuringSchedulingIgnoredDuringExecution", w)) {
+  if (const Json* pref =
+          detail::read_array(*na, "preferredDuringSchedulingIgnoredDuringExecution", w)) {
     for (std::size_t i = 0; i < pref->size(); ++i) {
       Where pw = (w / "preferredDuringSchedulingIgnoredDuringExecution")[i];
       PreferredSchedulingTerm p;
@@ -217,7 +225,9 @@ std::vector<Container> parse_containers(const Json& spec, std::string_view key, 
     if (init) {
       std::string policy = detail::read_string(c, "restartPolicy", w);
       if (!policy.empty() && policy != "Always")
-        (w / "restartPolicy").fail(fmt::format("init containers accept only restartPolicy Always, got \"{}\"", policy));
+        (w / "restartPolicy")
+            .fail(fmt::format("init containers accept only restartPolicy Always, got \"{}\"",
+                              policy));
       container.restartable_init = policy == "Always";
     }
     out.push_back(std::move(container));
@@ -275,8 +285,10 @@ Pod parse_pod(const Json& obj, const Where& at) {
         (w / "operator").fail(fmt::format("unknown operator \"{}\" (Equal, Exists)", op));
       tol.op_exists = op == "Exists";
       tol.value = detail::read_string(t, "value", w);
-      if (tol.op_exists && !tol.value.empty()) (w / "value").fail("must be empty with operator Exists");
-      if (!tol.op_exists && tol.key.empty()) (w / "key").fail("an empty key requires operator Exists");
+      if (tol.op_exists && !tol.value.empty())
+        (w / "value").fail("must be empty with operator Exists");
+      if (!tol.op_exists && tol.key.empty())
+        (w / "key").fail("an empty key requires operator Exists");
       std::string effect = detail::read_string(t, "effect", w);
       if (!effect.empty()) tol.effect = parse_effect(effect, w / "effect");
       pod.tolerations.push_back(std::move(tol));
@@ -284,9 +296,11 @@ Pod parse_pod(const Json& obj, const Where& at) {
   }
   if (const Json* gates = detail::read_array(*spec, "schedulingGates", sw))
     for (std::size_t i = 0; i < gates->size(); ++i)
-      pod.scheduling_gates.push_back(detail::read_string((*gates)[i], "name", (sw / "schedulingGates")[i]));
+      pod.scheduling_gates.push_back(
+          detail::read_string((*gates)[i], "name", (sw / "schedulingGates")[i]));
   if (const Json* status = detail::read_object(obj, "status", where))
-    pod.phase = parse_phase(detail::read_string(*status, "phase", where / "status"), where / "status" / "phase");
+    pod.phase = parse_phase(detail::read_string(*status, "phase", where / "status"),
+                            where / "status" / "phase");
   return pod;
 }
 
@@ -302,14 +316,15 @@ void collect(const Json& obj, const Where& where, std::string_view implied_kind,
     return;
   }
   if (++count > limits.max_objects)
-    throw Error(ErrorKind::kLimitExceeded,
-                fmt::format("{}: more than the limit of {} objects", where.str(), limits.max_objects));
+    throw Error(ErrorKind::kLimitExceeded, fmt::format("{}: more than the limit of {} objects",
+                                                       where.str(), limits.max_objects));
   if (kind.empty()) where.fail("missing kind");
   if (kind == "Node") {
     out.nodes.push_back(parse_node(obj, where));
   } else if (kind == "Pod") {
     out.pods.push_back(parse_pod(obj, where));
-  } else if (std::find(out.skipped_kinds.begin(), out.skipped_kinds.end(), kind) == out.skipped_kinds.end()) {
+  } else if (std::find(out.skipped_kinds.begin(), out.skipped_kinds.end(), kind) ==
+             out.skipped_kinds.end()) {
     out.skipped_kinds.push_back(kind);
   }
 }
@@ -353,8 +368,10 @@ QuantityList aggregate(const Pod& pod, bool cpu_default, bool memory_default, bo
   if (pod_level)
     for (const auto& [name, q] : pod.pod_level_requests)
       if (is_pod_level_resource(name)) {
-        if (Quantity* d = find_q(total, name)) *d = q;
-        else total.emplace_back(name, q);
+        if (Quantity* d = find_q(total, name))
+          *d = q;
+        else
+          total.emplace_back(name, q);
       }
   add_to(total, pod.overhead);
   return total;
@@ -362,8 +379,9 @@ QuantityList aggregate(const Pod& pod, bool cpu_default, bool memory_default, bo
 }  // namespace
 
 ResourceList pod_requests(const Pod& pod, RequestDefaults defaults) {
-  const bool pod_level_set = std::any_of(pod.pod_level_requests.begin(), pod.pod_level_requests.end(),
-                                         [](const auto& r) { return is_pod_level_resource(r.first); });
+  const bool pod_level_set =
+      std::any_of(pod.pod_level_requests.begin(), pod.pod_level_requests.end(),
+                  [](const auto& r) { return is_pod_level_resource(r.first); });
   QuantityList total;
   switch (defaults) {
     case RequestDefaults::kAsWritten:
@@ -401,7 +419,8 @@ KubeObjects parse_kube_objects(std::string_view text, std::string_view source,
   KubeObjects out;
   std::size_t count = 0;
   for (std::size_t d = 0; d < docs.size(); ++d) {
-    std::string prefix = docs.size() > 1 ? fmt::format("{}: document {}", source, d + 1) : std::string(source);
+    std::string prefix =
+        docs.size() > 1 ? fmt::format("{}: document {}", source, d + 1) : std::string(source);
     collect(docs[d], Where(prefix, ""), "", out, count, limits);
   }
   return out;

@@ -19,7 +19,8 @@ namespace {
 using detail::Json;
 using detail::Where;
 
-void check_keys(const Json& obj, const Where& where, std::initializer_list<std::string_view> known) {
+void check_keys(const Json& obj, const Where& where,
+                std::initializer_list<std::string_view> known) {
   if (!obj.is_object()) return;
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     bool ok = std::find(known.begin(), known.end(), it.key()) != known.end();
@@ -40,7 +41,8 @@ std::vector<PluginEntry> parse_entries(const Json& set, std::string_view key, co
     e.weight = static_cast<std::int32_t>(detail::read_int((*arr)[i], "weight", w, 0, 0, 1'000'000));
     if (e.name != "*" && !detail::find_plugin(e.name)) {
       std::string names;
-      for (const auto& p : detail::plugin_registry()) names += (names.empty() ? "" : ", ") + std::string(p.name);
+      for (const auto& p : detail::plugin_registry())
+        names += (names.empty() ? "" : ", ") + std::string(p.name);
       (w / "name").fail(fmt::format("unknown plugin \"{}\" (known: {})", e.name, names));
     }
     if (e.name == "*" && key == "enabled") (w / "name").fail("\"*\" is only valid in disabled");
@@ -65,21 +67,21 @@ SchedulerProfileConfig parse_profile(const Json& obj, const Where& where) {
   SchedulerProfileConfig p;
   p.scheduler_name = detail::read_string(obj, "schedulerName", where, "default-scheduler");
   if (detail::member(obj, "percentageOfNodesToScore"))
-    p.percentage_of_nodes_to_score =
-        static_cast<std::int32_t>(detail::read_int(obj, "percentageOfNodesToScore", where, 0, 0, 100));
+    p.percentage_of_nodes_to_score = static_cast<std::int32_t>(
+        detail::read_int(obj, "percentageOfNodesToScore", where, 0, 0, 100));
   if (const Json* plugins = detail::read_object(obj, "plugins", where)) {
     Where pw = where / "plugins";
     static const std::initializer_list<std::string_view> kPoints = {
         "multiPoint", "preEnqueue", "queueSort", "preFilter", "filter", "postFilter", "preScore",
-        "score", "reserve", "permit", "preBind", "bind", "postBind"};
+        "score",      "reserve",    "permit",    "preBind",   "bind",   "postBind"};
     check_keys(*plugins, pw, kPoints);
     p.plugins.multi_point = parse_set(*plugins, "multiPoint", pw);
     p.plugins.pre_filter = parse_set(*plugins, "preFilter", pw);
     p.plugins.filter = parse_set(*plugins, "filter", pw);
     p.plugins.pre_score = parse_set(*plugins, "preScore", pw);
     p.plugins.score = parse_set(*plugins, "score", pw);
-    for (std::string_view point : {"preEnqueue", "queueSort", "postFilter", "reserve", "permit", "preBind",
-                                   "bind", "postBind"}) {
+    for (std::string_view point : {"preEnqueue", "queueSort", "postFilter", "reserve", "permit",
+                                   "preBind", "bind", "postBind"}) {
       PluginSet s = parse_set(*plugins, point, pw);
       for (const auto& e : s.enabled) p.plugins.other_point_plugins.push_back(e.name);
     }
@@ -92,8 +94,10 @@ SchedulerProfileConfig parse_profile(const Json& obj, const Where& where) {
       PluginArgs a;
       a.name = detail::read_string((*cfgs)[i], "name", w);
       if (a.name.empty()) w.fail("missing name");
-      if (!detail::find_plugin(a.name)) (w / "name").fail(fmt::format("unknown plugin \"{}\"", a.name));
-      if (!seen.insert(a.name).second) (w / "name").fail(fmt::format("duplicate pluginConfig for \"{}\"", a.name));
+      if (!detail::find_plugin(a.name))
+        (w / "name").fail(fmt::format("unknown plugin \"{}\"", a.name));
+      if (!seen.insert(a.name).second)
+        (w / "name").fail(fmt::format("duplicate pluginConfig for \"{}\"", a.name));
       const Json* args = detail::member((*cfgs)[i], "args");
       if (args && !args->is_object()) (w / "args").fail("expected an object");
       a.args_json = args ? args->dump() : "null";
@@ -105,12 +109,15 @@ SchedulerProfileConfig parse_profile(const Json& obj, const Where& where) {
 
 // kube-scheduler's default plugins (v1 getDefaultPlugins: MultiPoint).
 std::vector<PluginEntry> default_multi_point() {
-  return {{"SchedulingGates", 0}, {"PrioritySort", 0}, {"NodeUnschedulable", 0},
-          {"NodeName", 0},        {"TaintToleration", 3}, {"NodeAffinity", 2},
-          {"NodePorts", 0},       {"NodeResourcesFit", 1}, {"VolumeRestrictions", 0},
-          {"NodeVolumeLimits", 0}, {"VolumeBinding", 0}, {"VolumeZone", 0},
-          {"PodTopologySpread", 2}, {"InterPodAffinity", 2}, {"DefaultPreemption", 0},
-          {"NodeResourcesBalancedAllocation", 1}, {"ImageLocality", 1}, {"DefaultBinder", 0}};
+  return {{"SchedulingGates", 0},    {"PrioritySort", 0},
+          {"NodeUnschedulable", 0},  {"NodeName", 0},
+          {"TaintToleration", 3},    {"NodeAffinity", 2},
+          {"NodePorts", 0},          {"NodeResourcesFit", 1},
+          {"VolumeRestrictions", 0}, {"NodeVolumeLimits", 0},
+          {"VolumeBinding", 0},      {"VolumeZone", 0},
+          {"PodTopologySpread", 2},  {"InterPodAffinity", 2},
+          {"DefaultPreemption", 0},  {"NodeResourcesBalancedAllocation", 1},
+          {"ImageLocality", 1},      {"DefaultBinder", 0}};
 }
 
 bool has_name(const std::vector<PluginEntry>& v, std::string_view name) {
@@ -162,7 +169,10 @@ std::vector<std::string> expand_point(const PluginSet& point, const std::vector<
       where.fail(fmt::format("plugin \"{}\" already registered in multiPoint", e.name));
     from_multi.push_back(e.name);
   }
-  std::vector<std::string> out = overrides;
+  // Overrides keep the order they are listed in at this point.
+  std::vector<std::string> out;
+  for (const auto& n : enabled)
+    if (std::find(overrides.begin(), overrides.end(), n) != overrides.end()) out.push_back(n);
   out.insert(out.end(), from_multi.begin(), from_multi.end());
   for (const auto& n : enabled)
     if (std::find(overrides.begin(), overrides.end(), n) == overrides.end()) out.push_back(n);
@@ -188,7 +198,8 @@ bool implements_score(std::string_view n) { return capabilities(n).score; }
 
 SchedulerConfig parse_scheduler_config(std::string_view text, std::string_view source) {
   std::vector<Json> docs = detail::parse_documents(text, source, ParseLimits{});
-  if (docs.size() != 1) throw InvalidInput(fmt::format("{}: expected one document, found {}", source, docs.size()));
+  if (docs.size() != 1)
+    throw InvalidInput(fmt::format("{}: expected one document, found {}", source, docs.size()));
   const Json& doc = docs[0];
   Where where{std::string(source), ""};
   if (!doc.is_object()) where.fail("expected a KubeSchedulerConfiguration object");
@@ -197,17 +208,19 @@ SchedulerConfig parse_scheduler_config(std::string_view text, std::string_view s
     (where / "kind").fail(fmt::format("expected KubeSchedulerConfiguration, got \"{}\"", kind));
   std::string api = detail::read_string(doc, "apiVersion", where);
   if (api != "kubescheduler.config.k8s.io/v1" && api != "kubescheduler.config.k8s.io/v1beta3")
-    (where / "apiVersion").fail(fmt::format(
-        "unsupported \"{}\" (kubescheduler.config.k8s.io/v1, or v1beta3 read with v1's defaults)", api));
-  check_keys(doc, where, {"apiVersion", "kind", "parallelism", "leaderElection", "clientConnection",
-                          "healthzBindAddress", "metricsBindAddress", "enableProfiling",
-                          "enableContentionProfiling", "percentageOfNodesToScore",
-                          "podInitialBackoffSeconds", "podMaxBackoffSeconds", "profiles", "extenders",
-                          "delayCacheUntilActive"});
+    (where / "apiVersion")
+        .fail(fmt::format("unsupported \"{}\" (kubescheduler.config.k8s.io/v1, or v1beta3 read "
+                          "with v1's defaults)",
+                          api));
+  check_keys(doc, where,
+             {"apiVersion", "kind", "parallelism", "leaderElection", "clientConnection",
+              "healthzBindAddress", "metricsBindAddress", "enableProfiling",
+              "enableContentionProfiling", "percentageOfNodesToScore", "podInitialBackoffSeconds",
+              "podMaxBackoffSeconds", "profiles", "extenders", "delayCacheUntilActive"});
   SchedulerConfig cfg;
   if (detail::member(doc, "percentageOfNodesToScore"))
-    cfg.percentage_of_nodes_to_score =
-        static_cast<std::int32_t>(detail::read_int(doc, "percentageOfNodesToScore", where, 0, 0, 100));
+    cfg.percentage_of_nodes_to_score = static_cast<std::int32_t>(
+        detail::read_int(doc, "percentageOfNodesToScore", where, 0, 0, 100));
   if (const Json* profiles = detail::read_array(doc, "profiles", where)) {
     std::set<std::string> names;
     for (std::size_t i = 0; i < profiles->size(); ++i) {
@@ -233,7 +246,9 @@ Profile compile_profile(const SchedulerConfig& config, std::string_view schedule
       pc = &p;
       break;
     }
-  if (!pc) throw Error(ErrorKind::kNotFound, fmt::format("no profile with schedulerName \"{}\"", scheduler_name));
+  if (!pc)
+    throw Error(ErrorKind::kNotFound,
+                fmt::format("no profile with schedulerName \"{}\"", scheduler_name));
   Where where("profile \"" + pc->scheduler_name + "\"", "");
 
   PluginSet multi = merge_plugin_set(default_multi_point(), pc->plugins.multi_point);
@@ -244,7 +259,8 @@ Profile compile_profile(const SchedulerConfig& config, std::string_view schedule
 
   Profile out;
   out.scheduler_name_ = pc->scheduler_name;
-  out.percentage_ = pc->percentage_of_nodes_to_score.value_or(config.percentage_of_nodes_to_score.value_or(0));
+  out.percentage_ =
+      pc->percentage_of_nodes_to_score.value_or(config.percentage_of_nodes_to_score.value_or(0));
 
   // Instantiate each runnable plugin once, with its pluginConfig args.
   auto instance = [&](const std::string& name) -> const Plugin* {
@@ -286,7 +302,8 @@ Profile compile_profile(const SchedulerConfig& config, std::string_view schedule
   for (std::size_t i = 0; i < pc->plugin_config.size(); ++i) {
     const auto* info = detail::find_plugin(pc->plugin_config[i].name);
     if (info->factory)
-      (void)info->factory(Json::parse(pc->plugin_config[i].args_json), (where / "pluginConfig")[i] / "args");
+      (void)info->factory(Json::parse(pc->plugin_config[i].args_json),
+                          (where / "pluginConfig")[i] / "args");
   }
 
   std::set<std::string> inactive;

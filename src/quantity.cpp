@@ -84,13 +84,26 @@ bool try_parse_quantity(std::string_view text, Quantity* out, std::string* error
     exponent10 += 18;
   } else if (suffix.size() == 2 && suffix[1] == 'i') {
     switch (suffix[0]) {
-      case 'K': binary_shift = 10; break;
-      case 'M': binary_shift = 20; break;
-      case 'G': binary_shift = 30; break;
-      case 'T': binary_shift = 40; break;
-      case 'P': binary_shift = 50; break;
-      case 'E': binary_shift = 60; break;
-      default: return fail(fmt::format("unknown suffix \"{}\"", suffix));
+      case 'K':
+        binary_shift = 10;
+        break;
+      case 'M':
+        binary_shift = 20;
+        break;
+      case 'G':
+        binary_shift = 30;
+        break;
+      case 'T':
+        binary_shift = 40;
+        break;
+      case 'P':
+        binary_shift = 50;
+        break;
+      case 'E':
+        binary_shift = 60;
+        break;
+      default:
+        return fail(fmt::format("unknown suffix \"{}\"", suffix));
     }
   } else if (suffix[0] == 'e' || suffix[0] == 'E') {
     std::size_t p = 1;

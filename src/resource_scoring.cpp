@@ -32,7 +32,8 @@ std::int64_t broken_linear(std::span<const ShapePoint> shape, std::int64_t p) {
 
 namespace {
 template <class F>
-std::int64_t weighted(std::span<const std::int64_t> requested, std::span<const std::int64_t> allocatable,
+std::int64_t weighted(std::span<const std::int64_t> requested,
+                      std::span<const std::int64_t> allocatable,
                       std::span<const std::int64_t> weights, F per_resource) {
   std::int64_t node_score = 0;
   std::int64_t weight_sum = 0;

@@ -14,8 +14,9 @@ ResourceId ResourceTable::intern(std::string_view name) {
   auto it = ids_.find(std::string(name));
   if (it != ids_.end()) return it->second;
   if (names_.size() >= kMaxResources)
-    throw Error(ErrorKind::kLimitExceeded,
-                fmt::format("more than {} distinct resource names (adding \"{}\")", kMaxResources, name));
+    throw Error(
+        ErrorKind::kLimitExceeded,
+        fmt::format("more than {} distinct resource names (adding \"{}\")", kMaxResources, name));
   auto id = static_cast<ResourceId>(names_.size());
   names_.emplace_back(name);
   ids_.emplace(std::string(name), id);

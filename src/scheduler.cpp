@@ -102,9 +102,10 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
         std::uint32_t p = fl.node >= start ? fl.node - start : fl.node + n - start;
         return p > last_pos;
       };
-      ctx.failures_.erase(std::remove_if(ctx.failures_.begin() + static_cast<std::ptrdiff_t>(failures_before),
-                                         ctx.failures_.end(), beyond),
-                          ctx.failures_.end());
+      ctx.failures_.erase(
+          std::remove_if(ctx.failures_.begin() + static_cast<std::ptrdiff_t>(failures_before),
+                         ctx.failures_.end(), beyond),
+          ctx.failures_.end());
       processed = last_pos + 1;
       break;
     }
@@ -140,7 +141,8 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
       ties = 1;
     } else if (totals[k] == totals[best]) {
       ++ties;
-      const auto r = static_cast<std::uint64_t>((static_cast<UInt128>(ctx.next_random()) * ties) >> 64);
+      const auto r =
+          static_cast<std::uint64_t>((static_cast<UInt128>(ctx.next_random()) * ties) >> 64);
       if (r == 0) best = k;
     }
   }
@@ -149,8 +151,8 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
   return result;
 }
 
-Explanation explain(const Scheduler& scheduler, const ClusterSnapshot& snapshot, const CompiledPod& pod,
-                    const ScoringContext& ctx, const CycleResult& result) {
+Explanation explain(const Scheduler& scheduler, const ClusterSnapshot& snapshot,
+                    const CompiledPod& pod, const ScoringContext& ctx, const CycleResult& result) {
   const Profile& profile = scheduler.profile();
   const CycleInputs in{snapshot, pod};
   Explanation ex;

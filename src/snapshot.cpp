@@ -104,7 +104,8 @@ struct ClusterState::Impl {
   std::vector<std::shared_ptr<Column>> allocatable;
   std::vector<std::shared_ptr<Column>> requested;
   std::vector<std::shared_ptr<Column>> nonzero;  // cpu and memory only
-  std::shared_ptr<std::vector<std::int32_t>> pod_count = std::make_shared<std::vector<std::int32_t>>();
+  std::shared_ptr<std::vector<std::int32_t>> pod_count =
+      std::make_shared<std::vector<std::int32_t>>();
   std::shared_ptr<std::vector<std::uint8_t>> flags = std::make_shared<std::vector<std::uint8_t>>();
   std::vector<std::vector<LabelRef>> node_labels;
   std::vector<std::vector<TaintRef>> node_taints;
@@ -113,6 +114,9 @@ struct ClusterState::Impl {
   std::shared_ptr<const ClusterSnapshot::FlatLabels> flat_labels;
   std::shared_ptr<const ClusterSnapshot::FlatTaints> flat_taints;
   std::shared_ptr<const Column> zeros;
+  std::shared_ptr<const std::vector<double>> zeros_double;
+  std::vector<std::shared_ptr<const std::vector<double>>> inverse;
+  bool allocatable_dirty = true;
 
   std::unordered_map<std::string, PodUsage> pods;  // pods counting as usage, by namespace/name
   std::unordered_map<std::string, std::unordered_set<std::string>> pods_by_node;
@@ -150,6 +154,7 @@ struct ClusterState::Impl {
     mut(names).push_back(name);
     mut(index).emplace(name, i);
     for (auto& c : allocatable) mut(c).push_back(0);
+    allocatable_dirty = true;
     for (auto& c : requested) mut(c).push_back(0);
     for (auto& c : nonzero) mut(c).push_back(0);
     mut(pod_count).push_back(0);
@@ -164,7 +169,9 @@ struct ClusterState::Impl {
     ensure_columns(resources->size());
     for (auto& c : allocatable)
       if ((*c)[i] != 0) mut(c)[i] = 0;
-    for (const auto& ra : node.allocatable) mut(allocatable[resources->find(ra.name)])[i] = ra.amount;
+    for (const auto& ra : node.allocatable)
+      mut(allocatable[resources->find(ra.name)])[i] = ra.amount;
+    allocatable_dirty = true;
     std::uint8_t f = 0;
     if (node.unschedulable) f |= kNodeUnschedulable;
     if (node.ready.has_value() && !*node.ready) f |= kNodeNotReady;
@@ -176,7 +183,8 @@ struct ClusterState::Impl {
     std::sort(labels.begin(), labels.end(), [](LabelRef a, LabelRef b) { return a.key < b.key; });
     node_labels[i] = std::move(labels);
     std::vector<TaintRef> taints;
-    for (const auto& t : node.taints) taints.push_back({pool.intern(t.key), pool.intern(t.value), t.effect});
+    for (const auto& t : node.taints)
+      taints.push_back({pool.intern(t.key), pool.intern(t.value), t.effect});
     node_taints[i] = std::move(taints);
     labels_dirty = taints_dirty = true;
   }
@@ -229,7 +237,9 @@ struct ClusterState::Impl {
   }
 };
 
-ClusterState::ClusterState() : impl_(std::make_unique<Impl>()) { impl_->ensure_columns(kFirstScalarResource); }
+ClusterState::ClusterState() : impl_(std::make_unique<Impl>()) {
+  impl_->ensure_columns(kFirstScalarResource);
+}
 ClusterState::~ClusterState() = default;
 
 std::size_t ClusterState::node_count() const { return impl_->n(); }
@@ -269,6 +279,7 @@ bool ClusterState::remove_node(std::string_view name) {
   names[i] = std::move(names[last]);
   names.pop_back();
   for (auto& c : s.allocatable) move_last(c);
+  s.allocatable_dirty = true;
   for (auto& c : s.requested) move_last(c);
   for (auto& c : s.nonzero) move_last(c);
   move_last(s.pod_count);
@@ -314,6 +325,17 @@ SnapshotPtr ClusterState::publish() {
   snap->resources_ = s.resources;
   snap->strings_ = s.strings;
   snap->allocatable_.assign(s.allocatable.begin(), s.allocatable.end());
+  if (s.allocatable_dirty || s.inverse.size() != s.allocatable.size()) {
+    s.inverse.clear();
+    for (const auto& col : s.allocatable) {
+      auto inv = std::make_shared<std::vector<double>>(col->size());
+      for (std::size_t i = 0; i < col->size(); ++i)
+        (*inv)[i] = (*col)[i] > 0 ? 1.0 / static_cast<double>((*col)[i]) : 0.0;
+      s.inverse.push_back(std::move(inv));
+    }
+    s.allocatable_dirty = false;
+  }
+  snap->allocatable_inverse_ = s.inverse;
   snap->requested_.assign(s.requested.begin(), s.requested.end());
   snap->nonzero_requested_.assign(s.nonzero.begin(), s.nonzero.end());
   snap->pod_count_ = s.pod_count;
@@ -340,8 +362,12 @@ SnapshotPtr ClusterState::publish() {
   }
   snap->labels_ = s.flat_labels;
   snap->taints_ = s.flat_taints;
-  if (!s.zeros || s.zeros->size() != s.n()) s.zeros = std::make_shared<const Impl::Column>(s.n(), 0);
+  if (!s.zeros || s.zeros->size() != s.n()) {
+    s.zeros = std::make_shared<const Impl::Column>(s.n(), 0);
+    s.zeros_double = std::make_shared<const std::vector<double>>(s.n(), 0.0);
+  }
   snap->zeros_ = s.zeros;
+  snap->zeros_double_ = s.zeros_double;
   return snap;
 }
 

@@ -22,7 +22,8 @@ inline Node make_node(const std::string& name, std::int64_t milli_cpu, std::int6
   return n;
 }
 
-inline Pod make_pod(const std::string& name, std::vector<std::pair<std::string, std::string>> requests,
+inline Pod make_pod(const std::string& name,
+                    std::vector<std::pair<std::string, std::string>> requests,
                     const std::string& node = "") {
   Pod p;
   p.name = name;
@@ -53,7 +54,8 @@ inline RandomCluster random_cluster(std::uint64_t seed, int n_nodes, int n_bound
     std::vector<ResourceAmount> extra;
     if (pick(0, 4) == 0) extra.push_back({"nvidia.com/gpu", pick(1, 8)});
     std::int64_t cpu = pick(0, 9) == 0 ? 0 : pick(1, 64) * 1000 - pick(0, 500);
-    c.nodes.push_back(make_node("node-" + std::to_string(i), cpu, pick(1, 256) * 1073741824LL, pick(5, 110), extra));
+    c.nodes.push_back(make_node("node-" + std::to_string(i), cpu, pick(1, 256) * 1073741824LL,
+                                pick(5, 110), extra));
   }
   auto random_requests = [&]() {
     std::vector<std::pair<std::string, std::string>> r;
@@ -65,7 +67,8 @@ inline RandomCluster random_cluster(std::uint64_t seed, int n_nodes, int n_bound
   for (int i = 0; i < n_bound; ++i)
     c.bound.push_back(make_pod("bound-" + std::to_string(i), random_requests(),
                                "node-" + std::to_string(pick(0, n_nodes - 1))));
-  for (int i = 0; i < n_pending; ++i) c.pending.push_back(make_pod("pending-" + std::to_string(i), random_requests()));
+  for (int i = 0; i < n_pending; ++i)
+    c.pending.push_back(make_pod("pending-" + std::to_string(i), random_requests()));
   return c;
 }
 

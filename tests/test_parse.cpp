@@ -17,7 +17,9 @@ std::string error_of(const std::string& text, const ParseLimits& limits = {}) {
   }
   return "";
 }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 }  // namespace
 
 TEST_CASE("a NodeList from the API server: items without kind") {
@@ -70,7 +72,8 @@ spec:
   containers: [{name: c}]
   tolerations: [{operator: Exists}]
   schedulingGates: [{name: carbon-kube.io/wait}]
-)", "pods.yaml");
+)",
+                                 "pods.yaml");
   REQUIRE(objs.pods.size() == 2);
   CHECK(objs.pods[0].key() == "ns1/a");
   CHECK(objs.pods[0].counts_as_usage());
@@ -92,7 +95,9 @@ TEST_CASE("errors name the object and the field") {
   CHECK(contains(e, "status.allocatable.cpu"));
   CHECK(contains(e, "\"lots\""));
 
-  e = error_of("kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {memory: -1Gi}}\n");
+  e = error_of(
+      "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: "
+      "{requests: {memory: -1Gi}}\n");
   CHECK(contains(e, "Pod \"default/p\""));
   CHECK(contains(e, "spec.containers[0].resources.requests.memory"));
   CHECK(contains(e, "negative"));
@@ -101,13 +106,16 @@ TEST_CASE("errors name the object and the field") {
   CHECK(contains(e, "spec.taints[0].effect"));
   CHECK(contains(e, "Sometimes"));
 
-  CHECK(contains(error_of("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\nstatus: {phase: Lost}\n"),
+  CHECK(contains(error_of("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: "
+                          "c}]}\nstatus: {phase: Lost}\n"),
                  "status.phase"));
   CHECK(contains(error_of("metadata: {name: x}\n"), "missing kind"));
   CHECK(contains(error_of("kind: Node\nmetadata: {}\n"), "missing metadata.name"));
-  CHECK(contains(error_of("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: 1e30}}\n"), "too large"));
-  CHECK(contains(error_of("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {memory: 100Pi}}\n"),
-                 "larger than the limit"));
+  CHECK(contains(error_of("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: 1e30}}\n"),
+                 "too large"));
+  CHECK(contains(
+      error_of("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {memory: 100Pi}}\n"),
+      "larger than the limit"));
 }
 
 TEST_CASE("malformed documents") {
@@ -116,13 +124,15 @@ TEST_CASE("malformed documents") {
   CHECK(contains(error_of(""), "empty document"));
   CHECK(contains(error_of("   \n  "), "empty document"));
   CHECK(contains(error_of("[1, 2]"), "expected an object"));
-  CHECK(contains(error_of("kind: Pod\nmetadata: {name: p}\nspec: {containers: 7}\n"), "expected a list"));
+  CHECK(contains(error_of("kind: Pod\nmetadata: {name: p}\nspec: {containers: 7}\n"),
+                 "expected a list"));
 }
 
 TEST_CASE("limits on size, depth and object count") {
   ParseLimits small;
   small.max_bytes = 16;
-  CHECK(contains(error_of("kind: Node\nmetadata: {name: n}\n", small), "over the limit of 16 bytes"));
+  CHECK(
+      contains(error_of("kind: Node\nmetadata: {name: n}\n", small), "over the limit of 16 bytes"));
   std::string deep_json(500, '[');
   deep_json += std::string(500, ']');
   CHECK(contains(error_of(deep_json), "nesting deeper than the limit"));
@@ -132,7 +142,9 @@ TEST_CASE("limits on size, depth and object count") {
   CHECK(contains(error_of(deep_yaml), "nesting deeper"));
   ParseLimits few;
   few.max_objects = 1;
-  CHECK(contains(error_of("kind: List\nitems:\n- {kind: Node, metadata: {name: a}}\n- {kind: Node, metadata: {name: b}}\n", few),
+  CHECK(contains(error_of("kind: List\nitems:\n- {kind: Node, metadata: {name: a}}\n- {kind: Node, "
+                          "metadata: {name: b}}\n",
+                          few),
                  "limit of 1 objects"));
   // An alias bomb expands past the node budget instead of exhausting memory.
   std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
@@ -152,11 +164,13 @@ metadata: {name: p}
 spec:
   containers: [{name: c}]
   affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Near}]}]}}}
-)"), "unknown operator \"Near\""));
+)"),
+                 "unknown operator \"Near\""));
   CHECK(contains(error_of(R"(kind: Pod
 metadata: {name: p}
 spec:
   containers: [{name: c}]
   tolerations: [{key: k, operator: Exists, value: v}]
-)"), "must be empty with operator Exists"));
+)"),
+                 "must be empty with operator Exists"));
 }

@@ -64,8 +64,8 @@ TEST_CASE("exact sums before rounding") {
 }
 
 TEST_CASE("garbage is rejected with the text and the reason") {
-  for (const char* bad : {"", "abc", "1.2.3", "1Gb", "1 Gi", "Gi", "--1", "1e", "1e+", "1ee3", "1Ki3",
-                          "1.5.Mi", ".", "+", "1m2", " 1"}) {
+  for (const char* bad : {"", "abc", "1.2.3", "1Gb", "1 Gi", "Gi", "--1", "1e", "1e+", "1ee3",
+                          "1Ki3", "1.5.Mi", ".", "+", "1m2", " 1"}) {
     CAPTURE(bad);
     CHECK_THROWS_AS(parse_quantity(bad), InvalidInput);
   }

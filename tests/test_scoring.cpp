@@ -18,7 +18,9 @@ using namespace ck_test;
 namespace {
 const std::int64_t kW11[] = {1, 1};
 
-Profile profile_from(const std::string& yaml) { return compile_profile(parse_scheduler_config(yaml, "test.yaml")); }
+Profile profile_from(const std::string& yaml) {
+  return compile_profile(parse_scheduler_config(yaml, "test.yaml"));
+}
 
 std::string single_score_plugin(const std::string& plugin, const std::string& args) {
   std::string y =
@@ -26,7 +28,8 @@ std::string single_score_plugin(const std::string& plugin, const std::string& ar
       "profiles:\n- percentageOfNodesToScore: 100\n  plugins:\n"
       "    multiPoint: {disabled: [{name: '*'}]}\n"
       "    filter: {enabled: [{name: NodeResourcesFit}]}\n"
-      "    score: {enabled: [{name: " + plugin + "}]}\n";
+      "    score: {enabled: [{name: " +
+      plugin + "}]}\n";
   if (!args.empty()) y += "  pluginConfig:\n  - name: " + plugin + "\n    args: " + args + "\n";
   return y;
 }
@@ -37,8 +40,8 @@ TEST_CASE("LeastAllocated per resource") {
   CHECK(least_requested_score(3000, 4000) == 25);
   CHECK(least_requested_score(2999, 4000) == 25);  // integer division truncates
   CHECK(least_requested_score(4000, 4000) == 0);
-  CHECK(least_requested_score(4001, 4000) == 0);   // over capacity
-  CHECK(least_requested_score(0, 0) == 0);         // zero allocatable
+  CHECK(least_requested_score(4001, 4000) == 0);  // over capacity
+  CHECK(least_requested_score(0, 0) == 0);        // zero allocatable
   // Node score: ((4000-3000)*100/4000 + (10000-5000)*100/10000) / 2 = (25 + 50) / 2 = 37
   const std::int64_t req[] = {3000, 5000}, alloc[] = {4000, 10000};
   CHECK(least_allocated_node_score(req, alloc, kW11) == 37);
@@ -104,10 +107,17 @@ TEST_CASE("property: plugins over columns equal the reference on random clusters
   };
   const Case cases[] = {
       {"NodeResourcesFit", ""},
-      {"NodeResourcesFit", "{scoringStrategy: {type: MostAllocated, resources: [{name: cpu, weight: 2}, {name: memory, weight: 1}, {name: nvidia.com/gpu, weight: 5}]}}"},
-      {"NodeResourcesFit", "{scoringStrategy: {type: RequestedToCapacityRatio, resources: [{name: cpu, weight: 1}, {name: memory, weight: 3}], requestedToCapacityRatio: {shape: [{utilization: 0, score: 0}, {utilization: 40, score: 7}, {utilization: 100, score: 10}]}}}"},
+      {"NodeResourcesFit",
+       "{scoringStrategy: {type: MostAllocated, resources: [{name: cpu, weight: 2}, {name: memory, "
+       "weight: 1}, {name: nvidia.com/gpu, weight: 5}]}}"},
+      {"NodeResourcesFit",
+       "{scoringStrategy: {type: RequestedToCapacityRatio, resources: [{name: cpu, weight: 1}, "
+       "{name: memory, weight: 3}], requestedToCapacityRatio: {shape: [{utilization: 0, score: 0}, "
+       "{utilization: 40, score: 7}, {utilization: 100, score: 10}]}}}"},
       {"NodeResourcesBalancedAllocation", ""},
-      {"NodeResourcesBalancedAllocation", "{resources: [{name: cpu, weight: 1}, {name: memory, weight: 1}, {name: nvidia.com/gpu, weight: 1}]}"},
+      {"NodeResourcesBalancedAllocation",
+       "{resources: [{name: cpu, weight: 1}, {name: memory, weight: 1}, {name: nvidia.com/gpu, "
+       "weight: 1}]}"},
   };
   for (const Case& cs : cases) {
     Scheduler sched(profile_from(single_score_plugin(cs.plugin, cs.args)));
@@ -123,8 +133,10 @@ TEST_CASE("property: plugins over columns equal the reference on random clusters
       // The reference computes each node's usage from the pods directly.
       std::map<std::string, std::map<std::string, std::int64_t>> used, used_nz;
       for (const Pod& p : c.bound) {
-        for (const auto& r : pod_requests(p, RequestDefaults::kAsWritten)) used[p.node_name][r.name] += r.amount;
-        for (const auto& r : pod_requests(p, RequestDefaults::kNonZero)) used_nz[p.node_name][r.name] += r.amount;
+        for (const auto& r : pod_requests(p, RequestDefaults::kAsWritten))
+          used[p.node_name][r.name] += r.amount;
+        for (const auto& r : pod_requests(p, RequestDefaults::kNonZero))
+          used_nz[p.node_name][r.name] += r.amount;
       }
       ScoringContext ctx(seed);
       for (const Pod& pod : c.pending) {
@@ -132,8 +144,10 @@ TEST_CASE("property: plugins over columns equal the reference on random clusters
         CycleResult res = sched.schedule(*snap, cp, ctx);
         auto ex = explain(sched, *snap, cp, ctx, res);
         std::map<std::string, std::int64_t> pod_req, pod_nz;
-        for (const auto& r : pod_requests(pod, RequestDefaults::kAsWritten)) pod_req[r.name] = r.amount;
-        for (const auto& r : pod_requests(pod, RequestDefaults::kNonZero)) pod_nz[r.name] = r.amount;
+        for (const auto& r : pod_requests(pod, RequestDefaults::kAsWritten))
+          pod_req[r.name] = r.amount;
+        for (const auto& r : pod_requests(pod, RequestDefaults::kNonZero))
+          pod_nz[r.name] = r.amount;
         for (const Node& node : c.nodes) {
           const NodeExplanation& ne = ex.nodes[*snap->find_node(node.name)];
           if (!ne.feasible) continue;
@@ -142,15 +156,19 @@ TEST_CASE("property: plugins over columns equal the reference on random clusters
           // Resources and weights exactly as configured.
           std::vector<std::pair<std::string, std::int64_t>> res_w = {{"cpu", 1}, {"memory", 1}};
           std::string args = cs.args;
-          if (args.find("MostAllocated") != std::string::npos) res_w = {{"cpu", 2}, {"memory", 1}, {"nvidia.com/gpu", 5}};
-          if (args.find("RequestedToCapacityRatio") != std::string::npos) res_w = {{"cpu", 1}, {"memory", 3}};
-          if (balanced && args.find("gpu") != std::string::npos) res_w = {{"cpu", 1}, {"memory", 1}, {"nvidia.com/gpu", 1}};
+          if (args.find("MostAllocated") != std::string::npos)
+            res_w = {{"cpu", 2}, {"memory", 1}, {"nvidia.com/gpu", 5}};
+          if (args.find("RequestedToCapacityRatio") != std::string::npos)
+            res_w = {{"cpu", 1}, {"memory", 3}};
+          if (balanced && args.find("gpu") != std::string::npos)
+            res_w = {{"cpu", 1}, {"memory", 1}, {"nvidia.com/gpu", 1}};
           std::vector<std::int64_t> req, al, w;
           for (const auto& [name, weight] : res_w) {
             const bool scalar = name == "nvidia.com/gpu";
             std::int64_t pr = balanced ? pod_req[name] : pod_nz[name];
             if (scalar && pr == 0) continue;
-            std::int64_t node_used = (balanced || scalar) ? used[node.name][name] : used_nz[node.name][name];
+            std::int64_t node_used =
+                (balanced || scalar) ? used[node.name][name] : used_nz[node.name][name];
             req.push_back(node_used + pr);
             al.push_back(alloc[name]);
             w.push_back(weight);
@@ -168,7 +186,9 @@ TEST_CASE("property: plugins over columns equal the reference on random clusters
           }
           if (ne.scores.empty()) {
             CHECK(balanced);  // BalancedAllocation skips pods that request nothing
-            CHECK(pod_req["cpu"] + pod_req["memory"] + (args.find("gpu") != std::string::npos ? pod_req["nvidia.com/gpu"] : 0) == 0);
+            CHECK(pod_req["cpu"] + pod_req["memory"] +
+                      (args.find("gpu") != std::string::npos ? pod_req["nvidia.com/gpu"] : 0) ==
+                  0);
             continue;
           }
           CAPTURE(node.name);

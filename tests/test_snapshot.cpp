@@ -149,7 +149,8 @@ TEST_CASE("property: any sequence of incremental updates equals a rebuild") {
     CHECK(view(*state.publish()) == view(*ClusterState::build(objs)));
     // Old snapshots stay internally consistent (sizes match their node count).
     for (const auto& s : history) {
-      for (ResourceId r = 0; r < s->resources().size(); ++r) CHECK(s->allocatable(r).size() == s->node_count());
+      for (ResourceId r = 0; r < s->resources().size(); ++r)
+        CHECK(s->allocatable(r).size() == s->node_count());
       CHECK(s->pod_count().size() == s->node_count());
     }
   }
@@ -173,5 +174,6 @@ TEST_CASE("labels and taints are interned per node") {
 TEST_CASE("duplicate nodes are an error") {
   KubeObjects objs;
   objs.nodes = {make_node("a", 1, 1), make_node("a", 2, 2)};
-  CHECK_THROWS_WITH_AS(ClusterState::build(objs), doctest::Contains("appears more than once"), InvalidInput);
+  CHECK_THROWS_WITH_AS(ClusterState::build(objs), doctest::Contains("appears more than once"),
+                       InvalidInput);
 }

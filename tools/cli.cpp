@@ -70,6 +70,7 @@ ScoreArgs parse_score_args(const std::vector<std::string>& args) {
       const std::string& v = value();
       try {
         std::size_t used = 0;
+        if (v.empty() || v[0] < '0' || v[0] > '9') throw std::invalid_argument(v);
         a.seed = std::stoull(v, &used);
         if (used != v.size()) throw std::invalid_argument(v);
       } catch (const std::exception&) {
@@ -106,7 +107,8 @@ void print_table(std::ostream& err, const Explanation& ex, const Profile& profil
     std::string reasons;
     for (const auto& r : n.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
     if (!n.feasible) reasons = n.failed_plugin + ": " + reasons;
-    if (ex.selected && *ex.selected == n.name) reasons = "<- selected" + (reasons.empty() ? "" : " " + reasons);
+    if (ex.selected && *ex.selected == n.name)
+      reasons = "<- selected" + (reasons.empty() ? "" : " " + reasons);
     fmt::print(err, "{}  {}\n", line, reasons);
   }
 }
@@ -120,23 +122,28 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
     for (auto& p : part.pods) objects.pods.push_back(std::move(p));
   }
   if (objects.nodes.empty()) throw InvalidInput("no Node objects in the input files");
-  Profile profile = a.config.empty()
-                        ? default_profile()
-                        : compile_profile(parse_scheduler_config(read_file(a.config), a.config), a.profile);
+  Profile profile =
+      a.config.empty()
+          ? default_profile()
+          : compile_profile(parse_scheduler_config(read_file(a.config), a.config), a.profile);
   Scheduler scheduler(std::move(profile));
 
   ClusterState state;
   std::map<std::string, int> seen;
   for (const Node& n : objects.nodes) {
-    if (seen[n.name]++) throw InvalidInput(fmt::format("node \"{}\" appears more than once", n.name));
+    if (seen[n.name]++)
+      throw InvalidInput(fmt::format("node \"{}\" appears more than once", n.name));
     state.upsert_node(n);
   }
   std::vector<const Pod*> pending;
   std::map<std::string, int> seen_pods;
   for (const Pod& p : objects.pods) {
-    if (seen_pods[p.key()]++) throw InvalidInput(fmt::format("pod \"{}\" appears more than once", p.key()));
-    if (p.counts_as_usage()) state.upsert_pod(p);
-    else if (p.is_pending()) pending.push_back(&p);
+    if (seen_pods[p.key()]++)
+      throw InvalidInput(fmt::format("pod \"{}\" appears more than once", p.key()));
+    if (p.counts_as_usage())
+      state.upsert_pod(p);
+    else if (p.is_pending())
+      pending.push_back(&p);
   }
   SnapshotPtr snap = state.publish();
 
@@ -161,7 +168,8 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
     Explanation ex = explain(scheduler, *snap, cp, ctx, r);
     nlohmann::ordered_json res;
     res["pod"] = ex.pod;
-    res["selected"] = ex.selected ? nlohmann::ordered_json(*ex.selected) : nlohmann::ordered_json(nullptr);
+    res["selected"] =
+        ex.selected ? nlohmann::ordered_json(*ex.selected) : nlohmann::ordered_json(nullptr);
     res["feasibleNodes"] = r.feasible;
     res["evaluatedNodes"] = r.processed;
     res["nodes"] = nlohmann::ordered_json::array();

@@ -12,10 +12,10 @@
 CARBONKUBE_NAMESPACE_BEGIN
 
 enum class ErrorKind {
-  kInvalidInput,  // malformed document, bad value, unknown name
-  kLimitExceeded, // input larger than a configured limit
-  kNotFound,      // a referenced object (node, profile, zone) does not exist
-  kIo,            // a file could not be read
+  kInvalidInput,   // malformed document, bad value, unknown name
+  kLimitExceeded,  // input larger than a configured limit
+  kNotFound,       // a referenced object (node, profile, zone) does not exist
+  kIo,             // a file could not be read
 };
 
 class Error : public std::runtime_error {

@@ -70,15 +70,15 @@ struct Node {
   /// base units (millicores for cpu).
   ResourceList allocatable;
   std::vector<Taint> taints;
-  bool unschedulable = false;       // spec.unschedulable
-  std::optional<bool> ready;        // condition Ready: True / False / (Unknown or absent)
+  bool unschedulable = false;  // spec.unschedulable
+  std::optional<bool> ready;   // condition Ready: True / False / (Unknown or absent)
 };
 
 struct Container {
   std::string name;
-  StringMap requests_text;           // as written, for messages
+  StringMap requests_text;  // as written, for messages
   std::vector<std::pair<std::string, Quantity>> requests;
-  bool restartable_init = false;     // init container with restartPolicy: Always (a sidecar)
+  bool restartable_init = false;  // init container with restartPolicy: Always (a sidecar)
 };
 
 enum class PodPhase : std::uint8_t { kPending, kRunning, kSucceeded, kFailed, kUnknown };
@@ -90,7 +90,7 @@ struct Pod {
   std::string node_name;       // spec.nodeName: bound when set
   std::string scheduler_name;  // spec.schedulerName ("default-scheduler" when unset)
   PodPhase phase = PodPhase::kPending;
-  bool deleting = false;       // metadata.deletionTimestamp set
+  bool deleting = false;  // metadata.deletionTimestamp set
   std::int32_t priority = 0;
   StringMap labels;
   StringMap annotations;
@@ -142,9 +142,9 @@ struct KubeObjects {
 
 /// Limits against hostile or accidental oversized input.
 struct ParseLimits {
-  std::size_t max_bytes = std::size_t{1} << 30;   // 1 GiB of text
-  std::size_t max_objects = 1'000'000;            // items across all documents
-  std::size_t max_depth = 128;                    // nesting of maps and lists
+  std::size_t max_bytes = std::size_t{1} << 30;  // 1 GiB of text
+  std::size_t max_objects = 1'000'000;           // items across all documents
+  std::size_t max_depth = 128;                   // nesting of maps and lists
 };
 
 /// Parses Nodes and Pods from JSON or YAML text. `source` names the input in

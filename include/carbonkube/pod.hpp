@@ -27,9 +27,7 @@ struct CompiledPod {
   /// True when any request as written is > 0 (kube-scheduler's fitsRequest early-out).
   bool requests_anything = false;
 
-  std::int64_t request(ResourceId r) const {
-    return r < requests.size() ? requests[r] : 0;
-  }
+  std::int64_t request(ResourceId r) const { return r < requests.size() ? requests[r] : 0; }
   std::int64_t nonzero_request(ResourceId r) const {
     return r < nonzero_requests.size() ? nonzero_requests[r] : 0;
   }

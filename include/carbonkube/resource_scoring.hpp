@@ -14,7 +14,7 @@
 
 CARBONKUBE_NAMESPACE_BEGIN
 
-inline constexpr std::int64_t kMaxUtilization = 100;       // percent
+inline constexpr std::int64_t kMaxUtilization = 100;         // percent
 inline constexpr std::int64_t kMaxCustomPriorityScore = 10;  // shape scores are 0..10
 
 /// One point of RequestedToCapacityRatio's shape: utilization 0..100, score 0..10.

@@ -74,6 +74,13 @@ class ClusterSnapshot {
 
   /// allocatable[i] of resource r in base units; zeros for a resource a node lacks.
   std::span<const std::int64_t> allocatable(ResourceId r) const { return column(allocatable_, r); }
+  /// 1.0 / allocatable[i] (0 where allocatable is 0): lets the scoring loops
+  /// replace integer divisions by a multiply and an exact correction.
+  std::span<const double> allocatable_inverse(ResourceId r) const {
+    if (r < allocatable_inverse_.size() && allocatable_inverse_[r])
+      return {*allocatable_inverse_[r]};
+    return {zeros_double_->data(), node_count_};
+  }
   /// Sum of bound pods' requests as written (NodeInfo.Requested).
   std::span<const std::int64_t> requested(ResourceId r) const { return column(requested_, r); }
   /// Like requested, with 100m / 200Mi for containers that set no cpu /
@@ -86,12 +93,12 @@ class ClusterSnapshot {
   std::span<const std::uint8_t> flags() const { return {*flags_}; }
 
   std::span<const LabelRef> labels(NodeIndex i) const {
-    return std::span<const LabelRef>(labels_->pairs).subspan(
-        labels_->offsets[i], labels_->offsets[i + 1] - labels_->offsets[i]);
+    return std::span<const LabelRef>(labels_->pairs)
+        .subspan(labels_->offsets[i], labels_->offsets[i + 1] - labels_->offsets[i]);
   }
   std::span<const TaintRef> taints(NodeIndex i) const {
-    return std::span<const TaintRef>(taints_->items).subspan(
-        taints_->offsets[i], taints_->offsets[i + 1] - taints_->offsets[i]);
+    return std::span<const TaintRef>(taints_->items)
+        .subspan(taints_->offsets[i], taints_->offsets[i + 1] - taints_->offsets[i]);
   }
   /// The value id of label `key` on node i, or kNoString.
   StringId label(NodeIndex i, StringId key) const;
@@ -126,6 +133,7 @@ class ClusterSnapshot {
   std::shared_ptr<const ResourceTable> resources_;
   std::shared_ptr<const StringPool> strings_;
   std::vector<std::shared_ptr<const Column>> allocatable_;
+  std::vector<std::shared_ptr<const std::vector<double>>> allocatable_inverse_;
   std::vector<std::shared_ptr<const Column>> requested_;
   std::vector<std::shared_ptr<const Column>> nonzero_requested_;
   std::shared_ptr<const std::vector<std::int32_t>> pod_count_;
@@ -133,6 +141,7 @@ class ClusterSnapshot {
   std::shared_ptr<const FlatLabels> labels_;
   std::shared_ptr<const FlatTaints> taints_;
   std::shared_ptr<const Column> zeros_;
+  std::shared_ptr<const std::vector<double>> zeros_double_;
 };
 
 using SnapshotPtr = std::shared_ptr<const ClusterSnapshot>;

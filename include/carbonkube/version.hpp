@@ -13,7 +13,7 @@
 #define CARBONKUBE_ABI_NAMESPACE abi_v0
 
 #define CARBONKUBE_NAMESPACE_BEGIN \
-  namespace carbonkube {            \
+  namespace carbonkube {           \
   inline namespace CARBONKUBE_ABI_NAMESPACE {
 #define CARBONKUBE_NAMESPACE_END \
   }                              \

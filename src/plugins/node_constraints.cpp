@@ -66,7 +66,8 @@ class NodeUnschedulable final : public Plugin {
     for (std::size_t k = 0; k < nodes.size(); ++k)
       reasons[k] = (!tolerated && (flags[nodes[k]] & kNodeUnschedulable)) ? 1u : 0u;
   }
-  void explain_filter(const CycleInputs&, NodeIndex, std::uint32_t, std::vector<std::string>& out) const override {
+  void explain_filter(const CycleInputs&, NodeIndex, std::uint32_t,
+                      std::vector<std::string>& out) const override {
     out.emplace_back("node(s) were unschedulable");
   }
 };
@@ -97,7 +98,8 @@ class TaintToleration final : public Plugin {
     auto tols = compile_tolerations(*in.pod.pod, in.snapshot.strings());
     for (const TaintRef& t : in.snapshot.taints(node)) {
       if (t.effect == TaintEffect::kPreferNoSchedule || tolerates(tols, t)) continue;
-      out.push_back(fmt::format("node(s) had untolerated taint {{{}: {}}}", in.snapshot.strings().str(t.key),
+      out.push_back(fmt::format("node(s) had untolerated taint {{{}: {}}}",
+                                in.snapshot.strings().str(t.key),
                                 in.snapshot.strings().str(t.value)));
       return;
     }
@@ -140,10 +142,10 @@ class TaintToleration final : public Plugin {
 struct CompiledRequirement {
   StringId key;
   SelectorOp op;
-  bool on_name;                  // matchFields metadata.name
-  std::vector<StringId> values;  // sorted; unknown values dropped (they match no node)
+  bool on_name;                    // matchFields metadata.name
+  std::vector<StringId> values;    // sorted; unknown values dropped (they match no node)
   std::vector<std::string> names;  // for matchFields
-  std::int64_t bound = 0;        // Gt / Lt
+  std::int64_t bound = 0;          // Gt / Lt
   bool bound_ok = false;
 };
 
@@ -225,7 +227,7 @@ class NodeAffinityPlugin final : public Plugin {
     std::vector<std::pair<StringId, StringId>> selector;  // nodeSelector: key == value
     bool selector_impossible = false;                     // names a key or value no node has
     bool has_terms = false;
-    std::vector<CompiledTerm> terms;                      // ORed
+    std::vector<CompiledTerm> terms;  // ORed
   };
 
   static Required compile_required(const Pod& pod, const StringPool& pool) {
@@ -259,9 +261,11 @@ class NodeAffinityPlugin final : public Plugin {
       std::fill(reasons.begin(), reasons.end(), 0u);
       return;
     }
-    for (std::size_t k = 0; k < nodes.size(); ++k) reasons[k] = fits(r, in.snapshot, nodes[k]) ? 0u : 1u;
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+      reasons[k] = fits(r, in.snapshot, nodes[k]) ? 0u : 1u;
   }
-  void explain_filter(const CycleInputs&, NodeIndex, std::uint32_t, std::vector<std::string>& out) const override {
+  void explain_filter(const CycleInputs&, NodeIndex, std::uint32_t,
+                      std::vector<std::string>& out) const override {
     out.emplace_back("node(s) didn't match Pod's node affinity/selector");
   }
 
@@ -288,8 +292,12 @@ class NodeAffinityPlugin final : public Plugin {
 
 }  // namespace
 
-PluginPtr make_node_unschedulable(const Json&, const Where&) { return std::make_unique<NodeUnschedulable>(); }
-PluginPtr make_taint_toleration(const Json&, const Where&) { return std::make_unique<TaintToleration>(); }
+PluginPtr make_node_unschedulable(const Json&, const Where&) {
+  return std::make_unique<NodeUnschedulable>();
+}
+PluginPtr make_taint_toleration(const Json&, const Where&) {
+  return std::make_unique<TaintToleration>();
+}
 PluginPtr make_node_affinity(const Json& args, const Where& where) {
   if (args.is_object() && member(args, "addedAffinity"))
     (where / "addedAffinity").fail("not supported yet by carbonkube");

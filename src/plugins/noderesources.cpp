@@ -32,6 +32,29 @@ inline std::int64_t exact_div(std::int64_t x, std::int64_t c) {
   return q;
 }
 
+// floor(x / c) given inv = 1.0 / c: the product is within one of the
+// quotient for every x < 2^62, so one integer correction makes it exact.
+inline std::int64_t exact_div_inv(std::int64_t x, std::int64_t c, double inv) {
+  auto q = static_cast<std::int64_t>(static_cast<double>(x) * inv);
+  q -= (q * c > x) ? 1 : 0;
+  q += ((q + 1) * c <= x) ? 1 : 0;
+  return q;
+}
+
+// 1.0 / w for the weight sums a node score is divided by (weights are
+// 1..100 and at most kMaxScoringResources of them).
+struct WeightInverses {
+  double inv[1601];
+  WeightInverses() {
+    inv[0] = 0;
+    for (int w = 1; w <= 1600; ++w) inv[w] = 1.0 / w;
+  }
+};
+const WeightInverses kWeightInverses;
+
+// Nodes are scored in chunks so per-node accumulators stay on the stack.
+constexpr std::size_t kChunk = 256;
+
 enum FitReason : std::uint32_t {
   kTooManyPods = 1u << 0,
   kInsufficientCpu = 1u << 1,
@@ -45,6 +68,7 @@ enum class Strategy { kLeastAllocated, kMostAllocated, kRequestedToCapacityRatio
 // A scoring resource resolved against one snapshot for one pod.
 struct ResolvedResource {
   const std::int64_t* allocatable;
+  const double* inverse;
   const std::int64_t* requested;
   std::int64_t pod_request;
   std::int64_t weight;
@@ -62,7 +86,7 @@ std::size_t resolve(const CycleInputs& in, const std::vector<WeightedResource>& 
     std::int64_t pod_request = use_requested ? in.pod.request(r) : in.pod.nonzero_request(r);
     bool scalar = r >= kFirstScalarResource;
     if (scalar && pod_request == 0) continue;  // not requested: bypass scoring on it
-    out[n++] = {snap.allocatable(r).data(),
+    out[n++] = {snap.allocatable(r).data(), snap.allocatable_inverse(r).data(),
                 use_requested ? snap.requested(r).data() : snap.nonzero_requested(r).data(),
                 pod_request, wr.weight};
   }
@@ -112,7 +136,8 @@ class NodeResourcesFit final : public Plugin {
       if (pod.requests[r] == 0) continue;
       auto id = static_cast<ResourceId>(r);
       if (ignored(snap.resources().name(id))) continue;
-      scalars[n_scalars++] = {snap.allocatable(id).data(), snap.requested(id).data(), pod.requests[r]};
+      scalars[n_scalars++] = {snap.allocatable(id).data(), snap.requested(id).data(),
+                              pod.requests[r]};
     }
     const std::int64_t cpu = pod.request(kCpu), mem = pod.request(kMemory),
                        eph = pod.request(kEphemeralStorage);
@@ -131,7 +156,8 @@ class NodeResourcesFit final : public Plugin {
         m |= (mem > 0 && mem > a_mem[i] - u_mem[i]) ? kInsufficientMemory : 0u;
         m |= (eph > 0 && eph > a_eph[i] - u_eph[i]) ? kInsufficientEphemeral : 0u;
         for (std::size_t s = 0; s < n_scalars; ++s)
-          m |= scalars[s].request > scalars[s].alloc[i] - scalars[s].used[i] ? kInsufficientScalar : 0u;
+          m |= scalars[s].request > scalars[s].alloc[i] - scalars[s].used[i] ? kInsufficientScalar
+                                                                             : 0u;
         m |= always;
       }
       reasons[k] = m;
@@ -164,32 +190,48 @@ class NodeResourcesFit final : public Plugin {
     const std::size_t n = resolve(in, resources, /*use_requested=*/false, res);
     switch (strategy) {
       case Strategy::kLeastAllocated:
-        return score_with(nodes, scores, res, n, [](std::int64_t req, std::int64_t cap) {
-          return req > cap ? 0 : exact_div((cap - req) * kMaxNodeScore, cap);
-        });
+        return score_with(nodes, scores, res, n,
+                          [](std::int64_t req, std::int64_t cap, double inv) -> std::int64_t {
+                            return req > cap ? 0
+                                             : exact_div_inv((cap - req) * kMaxNodeScore, cap, inv);
+                          });
       case Strategy::kMostAllocated:
-        return score_with(nodes, scores, res, n, [](std::int64_t req, std::int64_t cap) {
-          return exact_div((req > cap ? cap : req) * kMaxNodeScore, cap);
-        });
+        return score_with(nodes, scores, res, n,
+                          [](std::int64_t req, std::int64_t cap, double inv) -> std::int64_t {
+                            return exact_div_inv((req > cap ? cap : req) * kMaxNodeScore, cap, inv);
+                          });
       case Strategy::kRequestedToCapacityRatio:
         return score_ratio(nodes, scores, res, n);
     }
   }
 
  private:
+  // Resource-major over chunks of nodes: each inner loop streams one column.
   template <class F>
   static void score_with(std::span<const NodeIndex> nodes, std::span<std::int64_t> scores,
                          const ResolvedResource* res, std::size_t n, F per_resource) {
-    for (std::size_t k = 0; k < nodes.size(); ++k) {
-      const NodeIndex i = nodes[k];
-      std::int64_t node_score = 0, weight_sum = 0;
+    for (std::size_t base = 0; base < nodes.size(); base += kChunk) {
+      const std::size_t m = std::min(kChunk, nodes.size() - base);
+      const NodeIndex* idx = nodes.data() + base;
+      std::int64_t acc[kChunk] = {};
+      std::int64_t wsum[kChunk] = {};
       for (std::size_t r = 0; r < n; ++r) {
-        const std::int64_t cap = res[r].allocatable[i];
-        if (cap == 0) continue;
-        node_score += per_resource(res[r].requested[i] + res[r].pod_request, cap) * res[r].weight;
-        weight_sum += res[r].weight;
+        const std::int64_t* alloc = res[r].allocatable;
+        const double* inv = res[r].inverse;
+        const std::int64_t* used = res[r].requested;
+        const std::int64_t pod = res[r].pod_request;
+        const std::int64_t w = res[r].weight;
+        for (std::size_t j = 0; j < m; ++j) {
+          const NodeIndex i = idx[j];
+          const std::int64_t cap = alloc[i];
+          const std::int64_t w_eff = cap != 0 ? w : 0;  // a resource the node lacks is left out
+          acc[j] += (cap != 0 ? per_resource(used[i] + pod, cap, inv[i]) : 0) * w_eff;
+          wsum[j] += w_eff;
+        }
       }
-      scores[k] = weight_sum == 0 ? 0 : exact_div(node_score, weight_sum);
+      std::int64_t* out = scores.data() + base;
+      for (std::size_t j = 0; j < m; ++j)
+        out[j] = wsum[j] == 0 ? 0 : exact_div_inv(acc[j], wsum[j], kWeightInverses.inv[wsum[j]]);
     }
   }
 
@@ -209,9 +251,10 @@ class NodeResourcesFit final : public Plugin {
           weight_sum += res[r].weight;
         }
       }
-      scores[k] = weight_sum == 0 ? 0
-                                  : static_cast<std::int64_t>(std::round(
-                                        static_cast<double>(node_score) / static_cast<double>(weight_sum)));
+      scores[k] = weight_sum == 0
+                      ? 0
+                      : static_cast<std::int64_t>(std::round(static_cast<double>(node_score) /
+                                                             static_cast<double>(weight_sum)));
     }
   }
 };
@@ -236,34 +279,54 @@ class BalancedAllocation final : public Plugin {
              std::span<std::int64_t> scores) const override {
     ResolvedResource res[kMaxScoringResources];
     const std::size_t n = resolve(in, resources, /*use_requested=*/true, res);
-    for (std::size_t k = 0; k < nodes.size(); ++k) {
-      const NodeIndex i = nodes[k];
-      double fractions[kMaxScoringResources];
-      std::size_t m = 0;
-      double total = 0;
+    // Fractions are computed column by column (-1 marks a resource the node
+    // lacks), then combined per node in resource order, so the float
+    // operations are exactly kube-scheduler's.
+    double fractions[kMaxScoringResources][kChunk];
+    for (std::size_t base = 0; base < nodes.size(); base += kChunk) {
+      const std::size_t m = std::min(kChunk, nodes.size() - base);
+      const NodeIndex* idx = nodes.data() + base;
       for (std::size_t r = 0; r < n; ++r) {
-        const std::int64_t cap = res[r].allocatable[i];
-        if (cap == 0) continue;
-        double f = static_cast<double>(res[r].requested[i] + res[r].pod_request) / static_cast<double>(cap);
-        f = f > 1 ? 1 : f;
-        total += f;
-        fractions[m++] = f;
+        const std::int64_t* alloc = res[r].allocatable;
+        const std::int64_t* used = res[r].requested;
+        const std::int64_t pod = res[r].pod_request;
+        double* f = fractions[r];
+        for (std::size_t j = 0; j < m; ++j) {
+          const NodeIndex i = idx[j];
+          const std::int64_t cap = alloc[i];
+          const double v =
+              static_cast<double>(used[i] + pod) / static_cast<double>(cap != 0 ? cap : 1);
+          f[j] = cap == 0 ? -1.0 : (v > 1 ? 1.0 : v);
+        }
       }
-      double std_dev = 0;
-      if (m == 2) {
-        std_dev = std::fabs((fractions[0] - fractions[1]) / 2);
-      } else if (m > 2) {
-        const double mean = total / static_cast<double>(m);
-        double sum = 0;
-        for (std::size_t j = 0; j < m; ++j) sum += (fractions[j] - mean) * (fractions[j] - mean);
-        std_dev = std::sqrt(sum / static_cast<double>(m));
+      std::int64_t* out = scores.data() + base;
+      for (std::size_t j = 0; j < m; ++j) {
+        double present[kMaxScoringResources];
+        std::size_t count = 0;
+        double total = 0;
+        for (std::size_t r = 0; r < n; ++r) {
+          const double f = fractions[r][j];
+          if (f < 0) continue;
+          total += f;
+          present[count++] = f;
+        }
+        double std_dev = 0;
+        if (count == 2) {
+          std_dev = std::fabs((present[0] - present[1]) / 2);
+        } else if (count > 2) {
+          const double mean = total / static_cast<double>(count);
+          double sum = 0;
+          for (std::size_t r = 0; r < count; ++r) sum += (present[r] - mean) * (present[r] - mean);
+          std_dev = std::sqrt(sum / static_cast<double>(count));
+        }
+        out[j] = static_cast<std::int64_t>((1 - std_dev) * static_cast<double>(kMaxNodeScore));
       }
-      scores[k] = static_cast<std::int64_t>((1 - std_dev) * static_cast<double>(kMaxNodeScore));
     }
   }
 };
 
-std::vector<std::string> read_string_list(const Json& args, std::string_view key, const Where& where) {
+std::vector<std::string> read_string_list(const Json& args, std::string_view key,
+                                          const Where& where) {
   std::vector<std::string> out;
   if (const Json* arr = read_array(args, key, where))
     for (std::size_t i = 0; i < arr->size(); ++i) {
@@ -273,7 +336,8 @@ std::vector<std::string> read_string_list(const Json& args, std::string_view key
   return out;
 }
 
-void reject_unknown_keys(const Json& args, const Where& where, std::initializer_list<std::string_view> known) {
+void reject_unknown_keys(const Json& args, const Where& where,
+                         std::initializer_list<std::string_view> known) {
   if (!args.is_object()) return;
   for (auto it = args.begin(); it != args.end(); ++it) {
     if (it.key() == "apiVersion" || it.key() == "kind") continue;
@@ -301,9 +365,12 @@ std::vector<WeightedResource> parse_weighted_resources(const Json& args, std::st
                          std::numeric_limits<std::int64_t>::max());
     if (wr.weight == 0) wr.weight = 1;
     if (wr.weight < 0 || wr.weight > 100)
-      (w / "weight").fail(fmt::format("{}: resource weight of {} not in valid range (0, 100]", wr.weight, wr.name));
+      (w / "weight")
+          .fail(fmt::format("{}: resource weight of {} not in valid range (0, 100]", wr.weight,
+                            wr.name));
     for (const auto& prev : out)
-      if (prev.name == wr.name) (w / "name").fail(fmt::format("resource \"{}\" listed twice", wr.name));
+      if (prev.name == wr.name)
+        (w / "name").fail(fmt::format("resource \"{}\" listed twice", wr.name));
     out.push_back(std::move(wr));
   }
   if (out.empty()) return fallback;
@@ -315,7 +382,8 @@ std::vector<WeightedResource> parse_weighted_resources(const Json& args, std::st
 PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
   auto p = std::make_unique<NodeResourcesFit>();
   if (args.is_null()) return p;
-  reject_unknown_keys(args, where, {"scoringStrategy", "ignoredResources", "ignoredResourceGroups"});
+  reject_unknown_keys(args, where,
+                      {"scoringStrategy", "ignoredResources", "ignoredResourceGroups"});
   p->ignored_resources = read_string_list(args, "ignoredResources", where);
   p->ignored_groups = read_string_list(args, "ignoredResourceGroups", where);
   for (std::size_t i = 0; i < p->ignored_groups.size(); ++i)
@@ -333,21 +401,25 @@ PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
   } else if (type == "RequestedToCapacityRatio") {
     p->strategy = Strategy::kRequestedToCapacityRatio;
   } else {
-    (sw / "type").fail(fmt::format(
-        "unknown scoring strategy \"{}\" (LeastAllocated, MostAllocated, RequestedToCapacityRatio)", type));
+    (sw / "type")
+        .fail(fmt::format("unknown scoring strategy \"{}\" (LeastAllocated, MostAllocated, "
+                          "RequestedToCapacityRatio)",
+                          type));
   }
   p->resources = parse_weighted_resources(*strat, "resources", sw, p->resources);
   if (p->strategy == Strategy::kRequestedToCapacityRatio) {
     const Json* rtcr = read_object(*strat, "requestedToCapacityRatio", sw);
-    if (!rtcr) sw.fail("requestedToCapacityRatio is required for strategy RequestedToCapacityRatio");
+    if (!rtcr)
+      sw.fail("requestedToCapacityRatio is required for strategy RequestedToCapacityRatio");
     Where rw = sw / "requestedToCapacityRatio";
     const Json* shape = read_array(*rtcr, "shape", rw);
     if (!shape || shape->empty()) (rw / "shape").fail("at least one point must be specified");
     for (std::size_t i = 0; i < shape->size(); ++i) {
       Where pw = (rw / "shape")[i];
       ShapePoint pt;
-      pt.utilization = read_int((*shape)[i], "utilization", pw, 0, std::numeric_limits<std::int32_t>::min(),
-                                std::numeric_limits<std::int32_t>::max());
+      pt.utilization =
+          read_int((*shape)[i], "utilization", pw, 0, std::numeric_limits<std::int32_t>::min(),
+                   std::numeric_limits<std::int32_t>::max());
       if (pt.utilization < 0 || pt.utilization > kMaxUtilization)
         (pw / "utilization").fail(fmt::format("{}: not in valid range [0, 100]", pt.utilization));
       pt.score = read_int((*shape)[i], "score", pw, 0, std::numeric_limits<std::int32_t>::min(),
@@ -370,7 +442,8 @@ PluginPtr make_balanced_allocation(const Json& args, const Where& where) {
   p->resources = parse_weighted_resources(args, "resources", where, p->resources);
   for (std::size_t i = 0; i < p->resources.size(); ++i)
     if (p->resources[i].weight != 1)
-      ((where / "resources")[i] / "weight").fail(fmt::format("{}: must be 1", p->resources[i].weight));
+      ((where / "resources")[i] / "weight")
+          .fail(fmt::format("{}: must be 1", p->resources[i].weight));
   return p;
 }
 

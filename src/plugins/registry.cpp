@@ -2,14 +2,17 @@
 
 CARBONKUBE_NAMESPACE_BEGIN
 
-void Plugin::filter(const CycleInputs&, std::span<const NodeIndex>, std::span<std::uint32_t> reasons) const {
+void Plugin::filter(const CycleInputs&, std::span<const NodeIndex>,
+                    std::span<std::uint32_t> reasons) const {
   std::fill(reasons.begin(), reasons.end(), 0u);
 }
-void Plugin::explain_filter(const CycleInputs&, NodeIndex, std::uint32_t, std::vector<std::string>& out) const {
+void Plugin::explain_filter(const CycleInputs&, NodeIndex, std::uint32_t,
+                            std::vector<std::string>& out) const {
   out.emplace_back(std::string(name()) + ": filtered");
 }
 bool Plugin::scores_pod(const CycleInputs&) const { return true; }
-void Plugin::score(const CycleInputs&, std::span<const NodeIndex>, std::span<std::int64_t> scores) const {
+void Plugin::score(const CycleInputs&, std::span<const NodeIndex>,
+                   std::span<std::int64_t> scores) const {
   std::fill(scores.begin(), scores.end(), 0);
 }
 void Plugin::normalize(const CycleInputs&, std::span<std::int64_t>) const {}
