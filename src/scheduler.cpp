@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "plugins/resource_kernels.hpp"
+
 CARBONKUBE_NAMESPACE_BEGIN
 namespace {
 __extension__ typedef unsigned __int128 UInt128;
@@ -80,6 +82,7 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
     const std::size_t failures_before = ctx.failures_.size();
     for (std::size_t f = 0; f < filters.size() && count > 0; ++f) {
       filters[f]->filter(in, {cand, count}, {ctx.reasons_.data(), count});
+      if (!detail::kernels::any_nonzero(ctx.reasons_.data(), count)) continue;  // all pass
       std::size_t kept = 0;
       for (std::size_t j = 0; j < count; ++j) {
         if (ctx.reasons_[j] == 0) {
@@ -127,24 +130,24 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
     std::span<std::int64_t> s{ctx.scores_.data() + p * ctx.stride_, found};
     plugin.score(in, feasible, s);
     plugin.normalize(in, s);
-    const std::int64_t w = scores[p].weight;
-    for (std::size_t k = 0; k < found; ++k) totals[k] += s[k] * w;
+    detail::kernels::weighted_add(s.data(), scores[p].weight, found, totals);
   }
 
   // selectHost: the highest total; ties broken by reservoir sampling, so each
   // tied node is equally likely.
+  const std::int64_t max_total = detail::kernels::max_value(totals, found);
   std::size_t best = 0;
-  std::uint64_t ties = 1;
-  for (std::size_t k = 1; k < found; ++k) {
-    if (totals[k] > totals[best]) {
+  std::uint64_t ties = 0;
+  for (std::size_t k = 0; k < found; ++k) {
+    if (totals[k] != max_total) continue;
+    if (++ties == 1) {
       best = k;
-      ties = 1;
-    } else if (totals[k] == totals[best]) {
-      ++ties;
-      const auto r =
-          static_cast<std::uint64_t>((static_cast<UInt128>(ctx.next_random()) * ties) >> 64);
-      if (r == 0) best = k;
+      continue;
     }
+    // Replace the pick with probability 1/ties: uniform over the tied nodes.
+    const auto r =
+        static_cast<std::uint64_t>((static_cast<UInt128>(ctx.next_random()) * ties) >> 64);
+    if (r == 0) best = k;
   }
   result.selected = feasible[best];
   result.total = totals[best];

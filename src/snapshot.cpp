@@ -84,6 +84,33 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
   return std::clamp(r, -kUsageLimit, kUsageLimit);
 }
 
+// An int64 column with its double mirror, changed together (copy-on-write).
+struct DualColumn {
+  std::shared_ptr<std::vector<std::int64_t>> ints;
+  std::shared_ptr<std::vector<double>> reals;
+  explicit DualColumn(std::size_t n)
+      : ints(std::make_shared<std::vector<std::int64_t>>(n, 0)),
+        reals(std::make_shared<std::vector<double>>(n, 0.0)) {}
+  std::int64_t operator[](std::size_t i) const { return (*ints)[i]; }
+  void set(std::size_t i, std::int64_t v) {
+    if ((*ints)[i] == v) return;
+    mut(ints)[i] = v;
+    mut(reals)[i] = static_cast<double>(v);
+  }
+  void push(std::int64_t v) {
+    mut(ints).push_back(v);
+    mut(reals).push_back(static_cast<double>(v));
+  }
+  void move_last_to(std::size_t i) {
+    auto& a = mut(ints);
+    auto& b = mut(reals);
+    a[i] = a.back();
+    a.pop_back();
+    b[i] = b.back();
+    b.pop_back();
+  }
+};
+
 struct PodUsage {
   std::string node;
   std::vector<std::pair<ResourceId, std::int64_t>> requests;  // as written, > 0
@@ -101,9 +128,10 @@ struct ClusterState::Impl {
       std::make_shared<std::unordered_map<std::string, NodeIndex>>();
   std::shared_ptr<ResourceTable> resources = std::make_shared<ResourceTable>();
   std::shared_ptr<StringPool> strings = std::make_shared<StringPool>();
-  std::vector<std::shared_ptr<Column>> allocatable;
-  std::vector<std::shared_ptr<Column>> requested;
-  std::vector<std::shared_ptr<Column>> nonzero;  // cpu and memory only
+  std::vector<DualColumn> allocatable;
+  std::vector<DualColumn> requested;
+  std::vector<DualColumn> nonzero;  // cpu and memory only
+  std::vector<std::int64_t> allocatable_max;
   std::shared_ptr<std::vector<std::int32_t>> pod_count =
       std::make_shared<std::vector<std::int32_t>>();
   std::shared_ptr<std::vector<std::uint8_t>> flags = std::make_shared<std::vector<std::uint8_t>>();
@@ -131,20 +159,16 @@ struct ClusterState::Impl {
   }
 
   void ensure_columns(std::size_t count) {
-    while (allocatable.size() < count) allocatable.push_back(std::make_shared<Column>(n(), 0));
-    while (requested.size() < count) requested.push_back(std::make_shared<Column>(n(), 0));
-    while (nonzero.size() < 2) nonzero.push_back(std::make_shared<Column>(n(), 0));
+    while (allocatable.size() < count) allocatable.emplace_back(n());
+    while (requested.size() < count) requested.emplace_back(n());
+    while (nonzero.size() < 2) nonzero.emplace_back(n());
   }
 
   void apply_usage(NodeIndex i, const PodUsage& u, int sign) {
-    for (const auto& [r, v] : u.requests) {
-      auto& col = mut(requested[r]);
-      col[i] = saturating_add(col[i], sign * v);
-    }
-    auto& cpu = mut(nonzero[kCpu]);
-    cpu[i] = saturating_add(cpu[i], sign * u.nonzero_cpu);
-    auto& mem = mut(nonzero[kMemory]);
-    mem[i] = saturating_add(mem[i], sign * u.nonzero_memory);
+    for (const auto& [r, v] : u.requests)
+      requested[r].set(i, saturating_add(requested[r][i], sign * v));
+    nonzero[kCpu].set(i, saturating_add(nonzero[kCpu][i], sign * u.nonzero_cpu));
+    nonzero[kMemory].set(i, saturating_add(nonzero[kMemory][i], sign * u.nonzero_memory));
     auto& pc = mut(pod_count);
     pc[i] += sign;
   }
@@ -153,10 +177,10 @@ struct ClusterState::Impl {
     auto i = static_cast<NodeIndex>(n());
     mut(names).push_back(name);
     mut(index).emplace(name, i);
-    for (auto& c : allocatable) mut(c).push_back(0);
+    for (auto& c : allocatable) c.push(0);
     allocatable_dirty = true;
-    for (auto& c : requested) mut(c).push_back(0);
-    for (auto& c : nonzero) mut(c).push_back(0);
+    for (auto& c : requested) c.push(0);
+    for (auto& c : nonzero) c.push(0);
     mut(pod_count).push_back(0);
     mut(flags).push_back(0);
     node_labels.emplace_back();
@@ -167,10 +191,8 @@ struct ClusterState::Impl {
   void set_node_fields(NodeIndex i, const Node& node) {
     for (const auto& ra : node.allocatable) resource(ra.name);
     ensure_columns(resources->size());
-    for (auto& c : allocatable)
-      if ((*c)[i] != 0) mut(c)[i] = 0;
-    for (const auto& ra : node.allocatable)
-      mut(allocatable[resources->find(ra.name)])[i] = ra.amount;
+    for (auto& c : allocatable) c.set(i, 0);
+    for (const auto& ra : node.allocatable) allocatable[resources->find(ra.name)].set(i, ra.amount);
     allocatable_dirty = true;
     std::uint8_t f = 0;
     if (node.unschedulable) f |= kNodeUnschedulable;
@@ -190,10 +212,8 @@ struct ClusterState::Impl {
   }
 
   void recount_node(NodeIndex i) {
-    for (auto& c : requested)
-      if ((*c)[i] != 0) mut(c)[i] = 0;
-    for (auto& c : nonzero)
-      if ((*c)[i] != 0) mut(c)[i] = 0;
+    for (auto& c : requested) c.set(i, 0);
+    for (auto& c : nonzero) c.set(i, 0);
     if ((*pod_count)[i] != 0) mut(pod_count)[i] = 0;
     auto it = pods_by_node.find((*names)[i]);
     if (it == pods_by_node.end()) return;
@@ -278,10 +298,10 @@ bool ClusterState::remove_node(std::string_view name) {
   if (i != last) index[names[last]] = i;
   names[i] = std::move(names[last]);
   names.pop_back();
-  for (auto& c : s.allocatable) move_last(c);
+  for (auto& c : s.allocatable) c.move_last_to(i);
   s.allocatable_dirty = true;
-  for (auto& c : s.requested) move_last(c);
-  for (auto& c : s.nonzero) move_last(c);
+  for (auto& c : s.requested) c.move_last_to(i);
+  for (auto& c : s.nonzero) c.move_last_to(i);
   move_last(s.pod_count);
   move_last(s.flags);
   s.node_labels[i] = std::move(s.node_labels[last]);
@@ -324,20 +344,36 @@ SnapshotPtr ClusterState::publish() {
   snap->index_ = s.index;
   snap->resources_ = s.resources;
   snap->strings_ = s.strings;
-  snap->allocatable_.assign(s.allocatable.begin(), s.allocatable.end());
   if (s.allocatable_dirty || s.inverse.size() != s.allocatable.size()) {
     s.inverse.clear();
+    s.allocatable_max.clear();
     for (const auto& col : s.allocatable) {
-      auto inv = std::make_shared<std::vector<double>>(col->size());
-      for (std::size_t i = 0; i < col->size(); ++i)
-        (*inv)[i] = (*col)[i] > 0 ? 1.0 / static_cast<double>((*col)[i]) : 0.0;
+      const auto& ints = *col.ints;
+      auto inv = std::make_shared<std::vector<double>>(ints.size());
+      std::int64_t max = 0;
+      for (std::size_t i = 0; i < ints.size(); ++i) {
+        (*inv)[i] = ints[i] > 0 ? 1.0 / static_cast<double>(ints[i]) : 0.0;
+        max = std::max(max, ints[i]);
+      }
       s.inverse.push_back(std::move(inv));
+      s.allocatable_max.push_back(max);
     }
     s.allocatable_dirty = false;
   }
   snap->allocatable_inverse_ = s.inverse;
-  snap->requested_.assign(s.requested.begin(), s.requested.end());
-  snap->nonzero_requested_.assign(s.nonzero.begin(), s.nonzero.end());
+  snap->allocatable_max_ = s.allocatable_max;
+  for (const auto& c : s.allocatable) {
+    snap->allocatable_.push_back(c.ints);
+    snap->allocatable_f64_.push_back(c.reals);
+  }
+  for (const auto& c : s.requested) {
+    snap->requested_.push_back(c.ints);
+    snap->requested_f64_.push_back(c.reals);
+  }
+  for (const auto& c : s.nonzero) {
+    snap->nonzero_requested_.push_back(c.ints);
+    snap->nonzero_requested_f64_.push_back(c.reals);
+  }
   snap->pod_count_ = s.pod_count;
   snap->flags_ = s.flags;
   if (s.labels_dirty || !s.flat_labels) {

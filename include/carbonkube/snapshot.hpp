@@ -88,6 +88,20 @@ class ClusterSnapshot {
   std::span<const std::int64_t> nonzero_requested(ResourceId r) const {
     return r == kCpu || r == kMemory ? column(nonzero_requested_, r) : column(requested_, r);
   }
+  /// The same three columns as doubles (exact: every value below 2^53 is an
+  /// integer a double holds exactly), for the vectorised scoring kernels.
+  std::span<const double> allocatable_f64(ResourceId r) const {
+    return column(allocatable_f64_, r);
+  }
+  std::span<const double> requested_f64(ResourceId r) const { return column(requested_f64_, r); }
+  std::span<const double> nonzero_requested_f64(ResourceId r) const {
+    return r == kCpu || r == kMemory ? column(nonzero_requested_f64_, r)
+                                     : column(requested_f64_, r);
+  }
+  /// The largest allocatable of resource r on any node (0 for none).
+  std::int64_t allocatable_max(ResourceId r) const {
+    return r < allocatable_max_.size() ? allocatable_max_[r] : 0;
+  }
   /// Number of pods bound to each node.
   std::span<const std::int32_t> pod_count() const { return {*pod_count_}; }
   std::span<const std::uint8_t> flags() const { return {*flags_}; }
@@ -125,6 +139,11 @@ class ClusterSnapshot {
     if (r < cols.size() && cols[r]) return {*cols[r]};
     return {zeros_->data(), node_count_};
   }
+  std::span<const double> column(
+      const std::vector<std::shared_ptr<const std::vector<double>>>& cols, ResourceId r) const {
+    if (r < cols.size() && cols[r]) return {*cols[r]};
+    return {zeros_double_->data(), node_count_};
+  }
 
   NodeIndex node_count_ = 0;
   std::uint64_t generation_ = 0;
@@ -136,6 +155,10 @@ class ClusterSnapshot {
   std::vector<std::shared_ptr<const std::vector<double>>> allocatable_inverse_;
   std::vector<std::shared_ptr<const Column>> requested_;
   std::vector<std::shared_ptr<const Column>> nonzero_requested_;
+  std::vector<std::shared_ptr<const std::vector<double>>> allocatable_f64_;
+  std::vector<std::shared_ptr<const std::vector<double>>> requested_f64_;
+  std::vector<std::shared_ptr<const std::vector<double>>> nonzero_requested_f64_;
+  std::vector<std::int64_t> allocatable_max_;
   std::shared_ptr<const std::vector<std::int32_t>> pod_count_;
   std::shared_ptr<const std::vector<std::uint8_t>> flags_;
   std::shared_ptr<const FlatLabels> labels_;

@@ -8,11 +8,13 @@
 // integer for every int64 input.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "carbonkube/resource_scoring.hpp"
 #include "registry.hpp"
+#include "resource_kernels.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
 namespace detail {
@@ -72,7 +74,24 @@ struct ResolvedResource {
   const std::int64_t* requested;
   std::int64_t pod_request;
   std::int64_t weight;
+  const double* allocatable_f64;  // the same columns as doubles, for the kernels
+  const double* requested_f64;
+  bool exact_in_double;  // every allocatable <= kernels::kMaxExactAllocatable
 };
+
+// The node indices of a chunk are one contiguous run (the usual case: the
+// scheduler hands over nodes in order), so columns can be read in place.
+inline bool contiguous(const NodeIndex* idx, std::size_t m) {
+  return m > 0 && idx[m - 1] >= idx[0] && idx[m - 1] - idx[0] == m - 1;
+}
+
+// Column values for a chunk of nodes: in place when contiguous, else gathered.
+inline const double* chunk_view(const double* column, const NodeIndex* idx, std::size_t m,
+                                bool is_contiguous, double* buffer) {
+  if (is_contiguous) return column + idx[0];
+  for (std::size_t j = 0; j < m; ++j) buffer[j] = column[idx[j]];
+  return buffer;
+}
 
 // Resolves `resources` against the snapshot as calculateResourceAllocatableRequest
 // does; resources that can only score 0/0 are dropped. Returns the count.
@@ -86,9 +105,15 @@ std::size_t resolve(const CycleInputs& in, const std::vector<WeightedResource>& 
     std::int64_t pod_request = use_requested ? in.pod.request(r) : in.pod.nonzero_request(r);
     bool scalar = r >= kFirstScalarResource;
     if (scalar && pod_request == 0) continue;  // not requested: bypass scoring on it
-    out[n++] = {snap.allocatable(r).data(), snap.allocatable_inverse(r).data(),
+    out[n++] = {snap.allocatable(r).data(),
+                snap.allocatable_inverse(r).data(),
                 use_requested ? snap.requested(r).data() : snap.nonzero_requested(r).data(),
-                pod_request, wr.weight};
+                pod_request,
+                wr.weight,
+                snap.allocatable_f64(r).data(),
+                use_requested ? snap.requested_f64(r).data() : snap.nonzero_requested_f64(r).data(),
+                snap.allocatable_max(r) <= kernels::kMaxExactAllocatable &&
+                    pod_request <= kernels::kMaxExactAllocatable};
   }
   return n;
 }
@@ -141,26 +166,44 @@ class NodeResourcesFit final : public Plugin {
     }
     const std::int64_t cpu = pod.request(kCpu), mem = pod.request(kMemory),
                        eph = pod.request(kEphemeralStorage);
-    const std::int64_t* a_cpu = snap.allocatable(kCpu).data();
-    const std::int64_t* u_cpu = snap.requested(kCpu).data();
-    const std::int64_t* a_mem = snap.allocatable(kMemory).data();
-    const std::int64_t* u_mem = snap.requested(kMemory).data();
-    const std::int64_t* a_eph = snap.allocatable(kEphemeralStorage).data();
-    const std::int64_t* u_eph = snap.requested(kEphemeralStorage).data();
-    const bool any = pod.requests_anything;
-    for (std::size_t k = 0; k < nodes.size(); ++k) {
-      const NodeIndex i = nodes[k];
-      std::uint32_t m = static_cast<std::int64_t>(pods[i]) + 1 > max_pods[i] ? kTooManyPods : 0u;
-      if (any) {
-        m |= (cpu > 0 && cpu > a_cpu[i] - u_cpu[i]) ? kInsufficientCpu : 0u;
-        m |= (mem > 0 && mem > a_mem[i] - u_mem[i]) ? kInsufficientMemory : 0u;
-        m |= (eph > 0 && eph > a_eph[i] - u_eph[i]) ? kInsufficientEphemeral : 0u;
-        for (std::size_t s = 0; s < n_scalars; ++s)
-          m |= scalars[s].request > scalars[s].alloc[i] - scalars[s].used[i] ? kInsufficientScalar
-                                                                             : 0u;
-        m |= always;
+    // Resource by resource over chunks, each check one vectorised pass.
+    std::int64_t alloc_buf[kChunk], used_buf[kChunk];
+    std::int32_t pods_buf[kChunk];
+    auto view = [&](const std::int64_t* column, const NodeIndex* idx, std::size_t m, bool run,
+                    std::int64_t* buffer) -> const std::int64_t* {
+      if (run) return column + idx[0];
+      for (std::size_t j = 0; j < m; ++j) buffer[j] = column[idx[j]];
+      return buffer;
+    };
+    auto check = [&](ResourceId r, std::int64_t request, std::uint32_t bit, const NodeIndex* idx,
+                     std::size_t m, bool run, std::uint32_t* out) {
+      if (request <= 0) return;
+      kernels::insufficient(view(snap.allocatable(r).data(), idx, m, run, alloc_buf),
+                            view(snap.requested(r).data(), idx, m, run, used_buf), request, bit, m,
+                            out);
+    };
+    for (std::size_t base = 0; base < nodes.size(); base += kChunk) {
+      const std::size_t m = std::min(kChunk, nodes.size() - base);
+      const NodeIndex* idx = nodes.data() + base;
+      const bool run = contiguous(idx, m);
+      std::uint32_t* out = reasons.data() + base;
+      const std::int32_t* pod_view = pods + idx[0];
+      if (!run) {
+        for (std::size_t j = 0; j < m; ++j) pods_buf[j] = pods[idx[j]];
+        pod_view = pods_buf;
       }
-      reasons[k] = m;
+      kernels::too_many_pods(pod_view, view(max_pods, idx, m, run, alloc_buf), kTooManyPods, m,
+                             out);
+      if (!pod.requests_anything) continue;
+      check(kCpu, cpu, kInsufficientCpu, idx, m, run, out);
+      check(kMemory, mem, kInsufficientMemory, idx, m, run, out);
+      check(kEphemeralStorage, eph, kInsufficientEphemeral, idx, m, run, out);
+      for (std::size_t sc = 0; sc < n_scalars; ++sc)
+        kernels::insufficient(view(scalars[sc].alloc, idx, m, run, alloc_buf),
+                              view(scalars[sc].used, idx, m, run, used_buf), scalars[sc].request,
+                              kInsufficientScalar, m, out);
+      if (always)
+        for (std::size_t j = 0; j < m; ++j) out[j] |= always;
     }
   }
 
@@ -188,6 +231,12 @@ class NodeResourcesFit final : public Plugin {
              std::span<std::int64_t> scores) const override {
     ResolvedResource res[kMaxScoringResources];
     const std::size_t n = resolve(in, resources, /*use_requested=*/false, res);
+    if (strategy != Strategy::kRequestedToCapacityRatio &&
+        std::all_of(res, res + n, [](const ResolvedResource& r) { return r.exact_in_double; })) {
+      return score_vectorised(nodes, scores, res, n,
+                              strategy == Strategy::kLeastAllocated ? kernels::least_allocated
+                                                                    : kernels::most_allocated);
+    }
     switch (strategy) {
       case Strategy::kLeastAllocated:
         return score_with(nodes, scores, res, n,
@@ -206,6 +255,28 @@ class NodeResourcesFit final : public Plugin {
   }
 
  private:
+  using Kernel = void (*)(const double*, const double*, const double*, double, double, std::size_t,
+                          double*, double*);
+
+  static void score_vectorised(std::span<const NodeIndex> nodes, std::span<std::int64_t> scores,
+                               const ResolvedResource* res, std::size_t n, Kernel kernel) {
+    double acc[kChunk], wsum[kChunk], cap[kChunk], inv[kChunk], used[kChunk];
+    for (std::size_t base = 0; base < nodes.size(); base += kChunk) {
+      const std::size_t m = std::min(kChunk, nodes.size() - base);
+      const NodeIndex* idx = nodes.data() + base;
+      const bool run = contiguous(idx, m);
+      std::fill(acc, acc + m, 0.0);
+      std::fill(wsum, wsum + m, 0.0);
+      for (std::size_t r = 0; r < n; ++r)
+        kernel(chunk_view(res[r].allocatable_f64, idx, m, run, cap),
+               chunk_view(res[r].inverse, idx, m, run, inv),
+               chunk_view(res[r].requested_f64, idx, m, run, used),
+               static_cast<double>(res[r].pod_request), static_cast<double>(res[r].weight), m, acc,
+               wsum);
+      kernels::weighted_mean(acc, wsum, m, scores.data() + base);
+    }
+  }
+
   // Resource-major over chunks of nodes: each inner loop streams one column.
   template <class F>
   static void score_with(std::span<const NodeIndex> nodes, std::span<std::int64_t> scores,
@@ -283,14 +354,24 @@ class BalancedAllocation final : public Plugin {
     // lacks), then combined per node in resource order, so the float
     // operations are exactly kube-scheduler's.
     double fractions[kMaxScoringResources][kChunk];
+    double cap_buf[kChunk], used_buf[kChunk];
+    const bool exact =
+        std::all_of(res, res + n, [](const ResolvedResource& r) { return r.exact_in_double; });
     for (std::size_t base = 0; base < nodes.size(); base += kChunk) {
       const std::size_t m = std::min(kChunk, nodes.size() - base);
       const NodeIndex* idx = nodes.data() + base;
+      const bool run = contiguous(idx, m);
       for (std::size_t r = 0; r < n; ++r) {
+        double* f = fractions[r];
+        if (exact) {
+          kernels::fractions(chunk_view(res[r].allocatable_f64, idx, m, run, cap_buf),
+                             chunk_view(res[r].requested_f64, idx, m, run, used_buf),
+                             static_cast<double>(res[r].pod_request), m, f);
+          continue;
+        }
         const std::int64_t* alloc = res[r].allocatable;
         const std::int64_t* used = res[r].requested;
         const std::int64_t pod = res[r].pod_request;
-        double* f = fractions[r];
         for (std::size_t j = 0; j < m; ++j) {
           const NodeIndex i = idx[j];
           const std::int64_t cap = alloc[i];
@@ -300,6 +381,10 @@ class BalancedAllocation final : public Plugin {
         }
       }
       std::int64_t* out = scores.data() + base;
+      if (n == 2) {
+        kernels::balanced_two(fractions[0], fractions[1], m, out);
+        continue;
+      }
       for (std::size_t j = 0; j < m; ++j) {
         double present[kMaxScoringResources];
         std::size_t count = 0;
