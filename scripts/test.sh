@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the release build's test suite (unit tests,
-# CLI tests, package-consumer tests), a clang-format check, and the asan+ubsan
-# build's test suite. Set CARBONKUBE_TEST_SANITIZERS=0 to skip the sanitizer run.
+# CLI tests, package-consumer tests), a clang-format check, the asan+ubsan
+# build's test suite (all but the package tests, which rebuild the library)
+# and the concurrency test under TSan. CARBONKUBE_TEST_SANITIZERS=0 skips the
+# two sanitizer builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh release
@@ -10,5 +12,7 @@ bash scripts/format.sh --check
 if [ "${CARBONKUBE_TEST_SANITIZERS:-1}" != 0 ]; then
   bash scripts/build.sh asan
   ctest --preset asan --parallel "$(nproc)" --label-exclude package
+  bash scripts/build.sh tsan
+  ctest --preset tsan --label-regex concurrency
 fi
 echo "all tests passed"
