@@ -115,6 +115,9 @@ std::vector<Json> parse_documents(std::string_view text, std::string_view source
       docs.push_back(Json::parse(text.begin(), text.end(), depth_guard));
     } catch (const Json::parse_error& e) {
       throw InvalidInput(fmt::format("{}: malformed JSON: {}", source, e.what()));
+    } catch (const Json::exception& e) {
+      // e.g. out_of_range for a number such as 1e999 that no double holds
+      throw InvalidInput(fmt::format("{}: malformed JSON: {}", source, e.what()));
     }
     return docs;
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -49,6 +50,17 @@ std::vector<PluginEntry> parse_entries(const Json& set, std::string_view key, co
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// Plugin args are kept as JSON text, which has no NaN or infinity: refuse
+// them here rather than let them turn into null (a silent default).
+void reject_non_finite(const Json& v, const Where& where) {
+  if (v.is_number_float() && !std::isfinite(v.get<double>()))
+    where.fail("expected a finite number");
+  if (v.is_object())
+    for (auto it = v.begin(); it != v.end(); ++it) reject_non_finite(it.value(), where / it.key());
+  if (v.is_array())
+    for (std::size_t i = 0; i < v.size(); ++i) reject_non_finite(v[i], where[i]);
 }
 
 PluginSet parse_set(const Json& plugins, std::string_view key, const Where& where) {
@@ -100,6 +112,7 @@ SchedulerProfileConfig parse_profile(const Json& obj, const Where& where) {
         (w / "name").fail(fmt::format("duplicate pluginConfig for \"{}\"", a.name));
       const Json* args = detail::member((*cfgs)[i], "args");
       if (args && !args->is_object()) (w / "args").fail("expected an object");
+      if (args) reject_non_finite(*args, w / "args");
       a.args_json = args ? args->dump() : "null";
       p.plugin_config.push_back(std::move(a));
     }
@@ -325,6 +338,53 @@ Profile default_profile() {
   SchedulerConfig cfg;
   cfg.profiles.emplace_back();
   return compile_profile(cfg);
+}
+
+std::string_view seed_profile_yaml() {
+  return R"(apiVersion: kubescheduler.config.k8s.io/v1beta3
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: katalyst-carbon-scheduler
+  plugins:
+    filter:
+      enabled:
+      - name: CarbonAwareFilter
+      - name: KatalystQoSFilter
+      - name: KatalystTopologyFilter
+    score:
+      enabled:
+      - name: CarbonAwareScore
+        weight: 30
+      - name: KatalystQoSScore
+        weight: 25
+      - name: KatalystTopologyScore
+        weight: 20
+      - name: NodeResourcesFit
+        weight: 15
+      - name: NodeAffinity
+        weight: 10
+  pluginConfig:
+  - name: CarbonAwareScore
+    args:
+      carbonThreshold: 300
+      greenBonus: 50
+      dirtyPenalty: 100
+  - name: KatalystQoSScore
+    args:
+      qosWeights:
+        guaranteed: 100
+        burstable: 50
+        besteffort: 10
+  - name: KatalystTopologyScore
+    args:
+      numaAware: true
+      deviceAware: true
+      powerAware: true
+)";
+}
+
+Profile seed_profile() {
+  return compile_profile(parse_scheduler_config(seed_profile_yaml(), "seed profile"));
 }
 
 std::vector<std::string> registered_plugins() {

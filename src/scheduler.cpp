@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "carbonkube/conditions.hpp"
+#include "carbonkube/error.hpp"
 #include "plugins/resource_kernels.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -54,7 +56,7 @@ void ScoringContext::reserve(std::size_t nodes, std::size_t score_plugins) {
 }
 
 CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledPod& pod,
-                                ScoringContext& ctx) const {
+                                ScoringContext& ctx, const ClusterConditions* conditions) const {
   const NodeIndex n = snapshot.node_count();
   const auto filters = profile_.filters();
   const auto scores = profile_.scores();
@@ -64,7 +66,10 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
   CycleResult result;
   if (n == 0) return result;
 
-  const CycleInputs in{snapshot, pod};
+  if (conditions && conditions->snapshot_generation != snapshot.generation())
+    throw Error(ErrorKind::kInvalidInput,
+                "ClusterConditions were built for another snapshot generation; rebuild them");
+  const CycleInputs in{snapshot, pod, conditions};
   // With nothing to score, the first feasible node is as good as any.
   const std::uint32_t need =
       scores.empty() ? 1u : num_feasible_nodes_to_find(profile_.percentage_of_nodes_to_score(), n);
@@ -155,9 +160,10 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
 }
 
 Explanation explain(const Scheduler& scheduler, const ClusterSnapshot& snapshot,
-                    const CompiledPod& pod, const ScoringContext& ctx, const CycleResult& result) {
+                    const CompiledPod& pod, const ScoringContext& ctx, const CycleResult& result,
+                    const ClusterConditions* conditions) {
   const Profile& profile = scheduler.profile();
-  const CycleInputs in{snapshot, pod};
+  const CycleInputs in{snapshot, pod, conditions};
   Explanation ex;
   ex.pod = pod.key;
   if (result.selected) ex.selected = snapshot.node_name(*result.selected);

@@ -124,6 +124,7 @@ TEST_CASE("malformed documents") {
   CHECK(contains(error_of(""), "empty document"));
   CHECK(contains(error_of("   \n  "), "empty document"));
   CHECK(contains(error_of("[1, 2]"), "expected an object"));
+  CHECK(contains(error_of("{\"kind\": \"Node\", \"x\": 1e999}"), "number overflow"));
   CHECK(contains(error_of("kind: Pod\nmetadata: {name: p}\nspec: {containers: 7}\n"),
                  "expected a list"));
 }

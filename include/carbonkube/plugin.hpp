@@ -20,10 +20,14 @@ CARBONKUBE_NAMESPACE_BEGIN
 /// kube-scheduler's score range (framework.MaxNodeScore).
 inline constexpr std::int64_t kMaxNodeScore = 100;
 
-/// What one scheduling cycle reads.
+struct ClusterConditions;
+
+/// What one scheduling cycle reads. `conditions` is null for a
+/// carbon-neutral cycle (no signals, no topology).
 struct CycleInputs {
   const ClusterSnapshot& snapshot;
   const CompiledPod& pod;
+  const ClusterConditions* conditions = nullptr;
 };
 
 class Plugin {

@@ -100,6 +100,13 @@ Profile compile_profile(const SchedulerConfig& config, std::string_view schedule
 /// kube-scheduler's default profile (no configuration file).
 Profile default_profile();
 
+/// The seed's katalyst-carbon-scheduler configuration (v1beta3 in the seed,
+/// read with v1 defaults): Carbon 30 / QoS 25 / Topology 20 /
+/// NodeResourcesFit 15 / NodeAffinity 10 and its pluginConfig args. Also in
+/// examples/config/katalyst-carbon-scheduler.yaml.
+std::string_view seed_profile_yaml();
+Profile seed_profile();
+
 /// Names of the plugins this engine implements, for messages and docs.
 std::vector<std::string> registered_plugins();
 

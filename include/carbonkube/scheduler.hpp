@@ -75,9 +75,11 @@ class Scheduler {
   explicit Scheduler(Profile profile) : profile_(std::move(profile)) {}
   const Profile& profile() const { return profile_; }
 
-  /// Runs one cycle. Allocates only when `ctx` must grow for a larger snapshot.
-  CycleResult schedule(const ClusterSnapshot& snapshot, const CompiledPod& pod,
-                       ScoringContext& ctx) const;
+  /// Runs one cycle. Allocates only when `ctx` must grow for a larger
+  /// snapshot. `conditions` (carbon, topology) must describe this snapshot;
+  /// null makes the cycle carbon-neutral.
+  CycleResult schedule(const ClusterSnapshot& snapshot, const CompiledPod& pod, ScoringContext& ctx,
+                       const ClusterConditions* conditions = nullptr) const;
 
  private:
   Profile profile_;
@@ -102,6 +104,7 @@ struct Explanation {
 };
 
 Explanation explain(const Scheduler& scheduler, const ClusterSnapshot& snapshot,
-                    const CompiledPod& pod, const ScoringContext& ctx, const CycleResult& result);
+                    const CompiledPod& pod, const ScoringContext& ctx, const CycleResult& result,
+                    const ClusterConditions* conditions = nullptr);
 
 CARBONKUBE_NAMESPACE_END

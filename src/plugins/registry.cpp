@@ -28,6 +28,13 @@ const std::vector<PluginInfo>& plugin_registry() {
       {"NodeUnschedulable", make_node_unschedulable, 1},
       {"TaintToleration", make_taint_toleration, 3},
       {"NodeAffinity", make_node_affinity, 2},
+      // carbonkube's own (the seed's katalyst-carbon-scheduler profile).
+      {"CarbonAwareFilter", make_carbon_aware_filter, 1},
+      {"CarbonAwareScore", make_carbon_aware_score, 30},
+      {"KatalystQoSFilter", make_katalyst_qos_filter, 1},
+      {"KatalystQoSScore", make_katalyst_qos_score, 25},
+      {"KatalystTopologyFilter", make_katalyst_topology_filter, 1},
+      {"KatalystTopologyScore", make_katalyst_topology_score, 20},
       // Accepted, not run: they act on objects carbonkube does not model yet
       // (volumes, ports, inter-pod terms, images) or on the queue and binding.
       {"SchedulingGates", nullptr, 1},

@@ -31,6 +31,12 @@ PluginPtr make_balanced_allocation(const Json& args, const Where& where);
 PluginPtr make_node_unschedulable(const Json& args, const Where& where);
 PluginPtr make_taint_toleration(const Json& args, const Where& where);
 PluginPtr make_node_affinity(const Json& args, const Where& where);
+PluginPtr make_carbon_aware_filter(const Json& args, const Where& where);
+PluginPtr make_carbon_aware_score(const Json& args, const Where& where);
+PluginPtr make_katalyst_qos_filter(const Json& args, const Where& where);
+PluginPtr make_katalyst_qos_score(const Json& args, const Where& where);
+PluginPtr make_katalyst_topology_filter(const Json& args, const Where& where);
+PluginPtr make_katalyst_topology_score(const Json& args, const Where& where);
 
 /// Parses a resources list ([{name, weight}]) as NodeResourcesFitArgs and
 /// NodeResourcesBalancedAllocationArgs spell it.
