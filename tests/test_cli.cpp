@@ -129,3 +129,81 @@ TEST_CASE("bad input: exit code 2 and a message naming the problem") {
   CHECK(run({"version"}).code == 0);
   CHECK(contains(run({"help"}).out, "carbonkube score"));
 }
+
+TEST_CASE("score with carbon signals, zones and CNRs on the bundled data") {
+  const std::string data = std::string(CARBONKUBE_SOURCE_DIR) + "/data/carbon/electricitymaps/";
+  const std::string cfg = std::string(CARBONKUBE_SOURCE_DIR) + "/examples/config/";
+  std::vector<std::string> base = {"score",
+                                   "--nodes",
+                                   kDir + "nodes.json",
+                                   "--pods",
+                                   kDir + "pods.yaml",
+                                   "--signals",
+                                   data + "US-CAL-CISO_2023_hourly.csv",
+                                   "--signals",
+                                   data + "ES_2023_hourly.csv",
+                                   "--signals",
+                                   data + "NO_2023_hourly.csv",
+                                   "--zones",
+                                   cfg + "zones.yaml",
+                                   "--cnrs",
+                                   kDir + "cnrs.yaml"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  Run r = with({"--at", "2023-07-15T18:00:00Z"});
+  REQUIRE(r.code == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["profile"]["schedulerName"] == "katalyst-carbon-scheduler");
+  CHECK(doc["carbon"]["at"] == "2023-07-15T18:00:00Z");
+  std::map<std::string, double> g;
+  for (auto& z : doc["carbon"]["zones"])
+    g[z["zone"].get<std::string>()] = z["gCO2PerKWh"].get<double>();
+  CHECK(g["NO"] == doctest::Approx(25.51));  // the bundled file's lifecycle value at that hour
+  CHECK(g["NO"] < g["ES"]);
+  // The web pod (no affinity) goes to hydro-powered Norway.
+  CHECK(doc["results"][0]["pod"] == "shop/web-7d9f");
+  CHECK(doc["results"][0]["selected"] == "no-1a");
+  for (auto& n : doc["results"][0]["nodes"])
+    if (n["feasible"].get<bool>()) CHECK(n["scores"].contains("CarbonAwareScore"));
+  // Unix seconds work as --at too, and the same inputs give the same output.
+  CHECK(with({"--at", "1689444000"}).out == r.out);
+  // The direct (operational) column differs from the lifecycle one.
+  auto direct = nlohmann::json::parse(with({"--at", "1689444000", "--scope", "direct"}).out);
+  CHECK(direct["carbon"]["zones"][0]["gCO2PerKWh"] != doc["carbon"]["zones"][0]["gCO2PerKWh"]);
+  // Stale data: carbon-neutral, with the reason.
+  auto stale = nlohmann::json::parse(with({"--at", "2025-01-01T00:00:00Z"}).out);
+  for (auto& z : stale["carbon"]["zones"]) {
+    CHECK(z["usable"] == false);
+    CHECK(z["gCO2PerKWh"].is_null());
+  }
+}
+
+TEST_CASE("carbon flags: bad combinations and bad files exit 2 with a message") {
+  const std::string data = std::string(CARBONKUBE_SOURCE_DIR) + "/data/carbon/electricitymaps/";
+  Run r = run({"score", "--nodes", kDir + "nodes.json", "--signals", data + "NO_2023_hourly.csv"});
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "--signals needs --zones"));
+  r = run({"score", "--nodes", kDir + "nodes.json", "--zones", "z.yaml"});
+  CHECK(r.code == 2);
+  std::string zones =
+      temp_file("zones.yaml", "unknownZone: neutral\nregions: {eu-north-1: \"NO\"}\n");
+  r = run({"score", "--nodes", kDir + "nodes.json", "--signals", data + "NO_2023_hourly.csv",
+           "--zones", zones, "--at", "yesterday"});
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "--at"));
+  std::string junk = temp_file("junk.json", "{\"hello\": 1}");
+  r = run({"score", "--nodes", kDir + "nodes.json", "--signals", junk, "--zones", zones});
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "cannot tell the carbon data format"));
+  r = run({"score", "--nodes", kDir + "nodes.json", "--signals", junk, "--signals-format",
+           "tea-leaves", "--zones", zones});
+  CHECK(r.code == 2);
+  std::string bad_zones = temp_file("badzones.yaml", "regions: {eu-north-1: \"NO\"}\n");
+  r = run({"score", "--nodes", kDir + "nodes.json", "--signals", data + "NO_2023_hourly.csv",
+           "--zones", bad_zones});
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "unknownZone"));
+}

@@ -5,15 +5,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
+#include "carbonkube/conditions.hpp"
 #include "carbonkube/error.hpp"
 #include "carbonkube/kube.hpp"
 #include "carbonkube/pod.hpp"
 #include "carbonkube/profile.hpp"
 #include "carbonkube/scheduler.hpp"
+#include "carbonkube/signals.hpp"
 #include "carbonkube/snapshot.hpp"
+#include "carbonkube/topology.hpp"
 #include "carbonkube/version.hpp"
 
 namespace carbonkube::cli {
@@ -23,15 +27,24 @@ constexpr const char* kUsage = R"(carbonkube: carbon-aware scheduling engine for
 
 usage:
   carbonkube score --nodes FILE [--pods FILE] [--config FILE] [--profile NAME]
-                   [--seed N] [--explain]
+                   [--signals FILE [--signals-format F] [--scope S] --zones FILE [--at TIME]]
+                   [--cnrs FILE] [--seed N] [--explain]
       Scores every pending pod against the cluster, in order, and prints JSON:
       {"results": [{"pod", "selected", "nodes": [{"name", "feasible",
       "reasons", "scores", "total"}]}]}. Each placed pod is assumed bound
       before the next is scored, as kube-scheduler does. FILEs are JSON or
       YAML as `kubectl get -o json|yaml` prints them (List, NodeList, PodList
       or a stream of documents); --nodes may hold pods too. Without --config,
-      kube-scheduler's default profile is used. --explain adds a readable
-      table on stderr.
+      the seed's katalyst-carbon-scheduler profile is used
+      (examples/config/katalyst-carbon-scheduler.yaml); --config with a
+      KubeSchedulerConfiguration without profiles gives kube-scheduler's defaults.
+      --signals: carbon intensity (repeatable); formats: electricitymaps-csv,
+      electricitymaps-json, watttime, uk-carbon-intensity, carbon-aware-sdk, or
+      auto (default: by extension and content). --scope direct|lifecycle picks
+      the Electricity Maps CSV column (default lifecycle). --zones: the ZoneMap
+      from node labels to grid zones. --at: RFC 3339 time or unix seconds
+      (default: the newest signal point). --cnrs: Katalyst CustomNodeResources.
+      --explain adds a readable table on stderr.
   carbonkube version
   carbonkube help
 )";
@@ -42,6 +55,12 @@ struct UsageError : std::runtime_error {
 
 struct ScoreArgs {
   std::vector<std::string> object_files;
+  std::vector<std::string> signal_files;
+  std::string signals_format = "auto";
+  std::string scope = "lifecycle";
+  std::string zones;
+  std::string at;
+  std::vector<std::string> cnr_files;
   std::string config;
   std::string profile;
   std::uint64_t seed = 0;
@@ -76,6 +95,20 @@ ScoreArgs parse_score_args(const std::vector<std::string>& args) {
       } catch (const std::exception&) {
         throw UsageError(fmt::format("--seed: \"{}\" is not a non-negative integer", v));
       }
+    } else if (k == "--signals") {
+      a.signal_files.push_back(value());
+    } else if (k == "--signals-format") {
+      a.signals_format = value();
+    } else if (k == "--scope") {
+      a.scope = value();
+      if (a.scope != "direct" && a.scope != "lifecycle")
+        throw UsageError(fmt::format("--scope: \"{}\" is not direct or lifecycle", a.scope));
+    } else if (k == "--zones") {
+      a.zones = value();
+    } else if (k == "--at") {
+      a.at = value();
+    } else if (k == "--cnrs") {
+      a.cnr_files.push_back(value());
     } else if (k == "--explain") {
       a.explain = true;
     } else {
@@ -83,6 +116,10 @@ ScoreArgs parse_score_args(const std::vector<std::string>& args) {
     }
   }
   if (!have_nodes) throw UsageError("score needs --nodes FILE");
+  if (!a.signal_files.empty() && a.zones.empty())
+    throw UsageError("--signals needs --zones FILE (which grid zone each node is in)");
+  if (a.signal_files.empty() && (!a.zones.empty() || !a.at.empty()))
+    throw UsageError("--zones and --at need --signals FILE");
   return a;
 }
 
@@ -113,6 +150,45 @@ void print_table(std::ostream& err, const Explanation& ex, const Profile& profil
   }
 }
 
+// Picks the loader from --signals-format, else from the file's extension and
+// the keys its JSON carries.
+SignalLoad load_signals(const std::string& path, const std::string& format, IntensityScope scope) {
+  const std::string text = read_file(path);
+  std::string f = format;
+  if (f == "auto") {
+    if (path.ends_with(".csv")) {
+      f = "electricitymaps-csv";
+    } else if (text.find("\"point_time\"") != std::string::npos) {
+      f = "watttime";
+    } else if (text.find("\"forecastData\"") != std::string::npos ||
+               text.find("\"location\"") != std::string::npos) {
+      f = "carbon-aware-sdk";
+    } else if (text.find("\"intensity\"") != std::string::npos) {
+      f = "uk-carbon-intensity";
+    } else if (text.find("\"carbonIntensity\"") != std::string::npos) {
+      f = "electricitymaps-json";
+    } else {
+      throw InvalidInput(
+          fmt::format("{}: cannot tell the carbon data format; give --signals-format", path));
+    }
+  }
+  if (f == "electricitymaps-csv") return load_electricitymaps_csv(text, path, scope);
+  if (f == "electricitymaps-json") return load_electricitymaps_json(text, path);
+  if (f == "watttime") return load_watttime_json(text, path);
+  if (f == "uk-carbon-intensity") return load_uk_carbon_intensity_json(text, path);
+  if (f == "carbon-aware-sdk") return load_carbon_aware_sdk_json(text, path);
+  throw UsageError(fmt::format("--signals-format: unknown format \"{}\"", f));
+}
+
+std::int64_t parse_at(const std::string& at) {
+  if (!at.empty() && std::all_of(at.begin(), at.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::stoll(at);
+  std::int64_t t = 0;
+  std::string error;
+  if (!try_parse_timestamp(at, &t, &error)) throw UsageError(fmt::format("--at: {}", error));
+  return t;
+}
+
 int score(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ScoreArgs a = parse_score_args(args);
   KubeObjects objects;
@@ -124,8 +200,27 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   if (objects.nodes.empty()) throw InvalidInput("no Node objects in the input files");
   Profile profile =
       a.config.empty()
-          ? default_profile()
+          ? seed_profile()
           : compile_profile(parse_scheduler_config(read_file(a.config), a.config), a.profile);
+  CarbonSignals signals;
+  std::int64_t newest = 0;
+  for (const auto& path : a.signal_files) {
+    SignalLoad load =
+        load_signals(path, a.signals_format,
+                     a.scope == "direct" ? IntensityScope::kDirect : IntensityScope::kLifecycle);
+    for (const auto& w : load.warnings) err << "carbonkube: warning: " << w << "\n";
+    for (const auto& series : load.series)
+      if (!series.points.empty()) newest = std::max(newest, series.points.back().unix_seconds);
+    signals.add(std::move(load.series));
+  }
+  std::optional<ZoneMap> zones;
+  if (!a.zones.empty()) zones = ZoneMap::parse(read_file(a.zones), a.zones);
+  const std::int64_t at = a.at.empty() ? newest : parse_at(a.at);
+  std::vector<NodeTopology> topologies;
+  for (const auto& path : a.cnr_files) {
+    TopologyObjects t = parse_topologies(read_file(path), path);
+    for (auto& n : t.nodes) topologies.push_back(std::move(n));
+  }
   Scheduler scheduler(std::move(profile));
 
   ClusterState state;
@@ -161,11 +256,46 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   doc["profile"] = pj;
   doc["results"] = nlohmann::ordered_json::array();
 
+  // Conditions follow the snapshot: rebuilt after each assumed binding.
+  std::optional<TopologyTable> topology;
+  std::optional<ClusterConditions> conditions;
+  auto refresh_conditions = [&] {
+    if (!zones && a.cnr_files.empty()) return;
+    conditions = zones ? ClusterConditions::build(*snap, *zones, signals, at) : ClusterConditions{};
+    conditions->snapshot_generation = snap->generation();
+    if (!a.cnr_files.empty()) {
+      topology = TopologyTable::build(*snap, topologies);
+      conditions->topology = &*topology;
+    }
+  };
+  refresh_conditions();
+  if (conditions && zones) {
+    nlohmann::ordered_json zj = nlohmann::ordered_json::array();
+    for (std::size_t z = 0; z < zones->zones().size(); ++z) {
+      const ZoneReading& r = conditions->intensities.readings[z];
+      nlohmann::ordered_json e;
+      e["zone"] = zones->zones()[z];
+      e["usable"] = r.usable;
+      e["gCO2PerKWh"] =
+          r.usable ? nlohmann::ordered_json(r.g_per_kwh) : nlohmann::ordered_json(nullptr);
+      e["reason"] = r.reason_text;
+      const int p = conditions->zone_profile[z];
+      e["qosProfile"] = p >= 0 ? nlohmann::ordered_json((*conditions->profiles)[p].name)
+                               : nlohmann::ordered_json(nullptr);
+      zj.push_back(e);
+    }
+    doc["carbon"] = {{"at", format_timestamp(at)}, {"zones", zj}};
+  }
+  if (topology && !topology->unmatched().empty())
+    for (const auto& name : topology->unmatched())
+      err << "carbonkube: warning: CustomNodeResource \"" << name << "\" names no node\n";
+
   ScoringContext ctx(a.seed);
   for (const Pod* p : pending) {
     CompiledPod cp = compile_pod(*p, *snap);
-    CycleResult r = scheduler.schedule(*snap, cp, ctx);
-    Explanation ex = explain(scheduler, *snap, cp, ctx, r);
+    const ClusterConditions* cond = conditions ? &*conditions : nullptr;
+    CycleResult r = scheduler.schedule(*snap, cp, ctx, cond);
+    Explanation ex = explain(scheduler, *snap, cp, ctx, r, cond);
     nlohmann::ordered_json res;
     res["pod"] = ex.pod;
     res["selected"] =
@@ -190,6 +320,7 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
     if (r.selected) {
       state.assume_pod(*p, snap->node_name(*r.selected));
       snap = state.publish();
+      refresh_conditions();
     }
   }
   out << doc.dump(2) << "\n";
