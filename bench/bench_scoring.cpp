@@ -3,10 +3,12 @@
 // docs/benchmarks.md for the recorded numbers and the exact command).
 #include <benchmark/benchmark.h>
 
+#include "carbonkube/conditions.hpp"
 #include "carbonkube/pod.hpp"
 #include "carbonkube/profile.hpp"
 #include "carbonkube/scheduler.hpp"
 #include "carbonkube/snapshot.hpp"
+#include "carbonkube/topology.hpp"
 #include "synthetic.hpp"
 
 using namespace carbonkube;
@@ -23,6 +25,7 @@ profiles:
     score: {enabled: [{name: NodeResourcesFit}, {name: NodeResourcesBalancedAllocation}]}
 )";
 
+// kube-scheduler's default plugins (those carbonkube runs), all nodes scored.
 const char* kDefaultAll = R"(apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 profiles:
@@ -56,6 +59,68 @@ BENCHMARK(BM_ScoreFitBalanced)
 
 void BM_ScoreDefaultProfile(benchmark::State& state) { score_one_pod(state, kDefaultAll); }
 BENCHMARK(BM_ScoreDefaultProfile)->Arg(5000)->Unit(benchmark::kMicrosecond);
+
+// The seed's full profile with carbon conditions (4 grid zones, hourly
+// data) and Katalyst topology with 8 NUMA zones on 2 sockets per node.
+void BM_ScoreSeedProfile(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  auto objs = ck_bench::synthetic_cluster(n, 10);
+  auto snap = ClusterState::build(objs);
+  CarbonSignals signals;
+  const char* grid[] = {"US-CAL-CISO", "ES", "NO", "BR"};
+  const double level[] = {220, 110, 25, 90};
+  for (int z = 0; z < 4; ++z) {
+    ZoneSeries zs;
+    zs.zone = grid[z];
+    zs.kind = IntensityKind::kAverageLifecycle;
+    for (int h = 0; h < 48; ++h) zs.points.push_back({1689400000 + h * 3600, level[z] + h, false});
+    signals.add(zs);
+  }
+  ZoneMap zones = ZoneMap::parse(
+      "unknownZone: neutral\nzones: {us-west-1a: US-CAL-CISO, us-west-1b: US-CAL-CISO, "
+      "eu-south-2a: ES, "
+      "eu-north-1a: \"NO\"}\n",
+      "bench-zones.yaml");
+  std::vector<NodeTopology> topo;
+  for (const auto& node : objs.nodes) {
+    NodeTopology t;
+    t.node_name = node.name;
+    t.sockets = {"0", "1"};
+    for (int z = 0; z < 8; ++z) {
+      NumaZone nz;
+      nz.id = z;
+      nz.socket = z / 4;
+      nz.allocatable_milli_cpu = node.allocatable[0].amount / 8;
+      nz.allocatable_memory = node.allocatable[1].amount / 8;
+      nz.allocated_milli_cpu = nz.allocatable_milli_cpu / 3;
+      nz.allocated_memory = nz.allocatable_memory / 3;
+      t.numa.push_back(nz);
+    }
+    t.pue = 1.1 + 0.1 * static_cast<double>(topo.size() % 5);
+    topo.push_back(std::move(t));
+  }
+  TopologyTable table = TopologyTable::build(*snap, topo);
+  ClusterConditions cond = ClusterConditions::build(*snap, zones, signals, 1689444000);
+  cond.topology = &table;
+  // The seed's profile, with every node scored (the seed leaves the adaptive default).
+  std::string yaml(seed_profile_yaml());
+  const std::string key = "- schedulerName: katalyst-carbon-scheduler\n";
+  yaml.insert(yaml.find(key) + key.size(), "  percentageOfNodesToScore: 100\n");
+  Scheduler sched(compile_profile(parse_scheduler_config(yaml, "seed-100.yaml")));
+  Pod pod = ck_bench::pending_pod(0);
+  pod.annotations = {{"carbon-kube.io/qos-profile", "mixed-burstable"}};
+  CompiledPod cp = compile_pod(pod, *snap);
+  ScoringContext ctx(1);
+  sched.schedule(*snap, cp, ctx, &cond);
+  for (auto _ : state) {
+    CycleResult r = sched.schedule(*snap, cp, ctx, &cond);
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["ns_per_node"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ScoreSeedProfile)->Arg(5000)->Unit(benchmark::kMicrosecond);
 
 void BM_BuildSnapshot(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));

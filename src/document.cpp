@@ -136,15 +136,81 @@ std::vector<Json> parse_documents(std::string_view text, std::string_view source
   return docs;
 }
 
+Json parse_one_document(std::string_view text, std::string_view source, const ParseLimits& limits,
+                        std::string_view what) {
+  std::vector<Json> docs = parse_documents(text, source, limits);
+  if (docs.size() != 1)
+    throw InvalidInput(fmt::format("{}: expected one {}{}document, got {}", source, what,
+                                   what.empty() ? "" : " ", docs.size()));
+  return std::move(docs[0]);
+}
+
+namespace {
+
+struct ObjectReader {
+  const ParseLimits& limits;
+  std::initializer_list<std::string_view> kinds;
+  std::vector<std::string>& skipped;
+  const ObjectVisitor& visit;
+  std::size_t count = 0;
+
+  bool known(std::string_view kind) const {
+    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+  }
+
+  void read(const Json& obj, const Where& where, std::string_view implied_kind) {
+    if (!obj.is_object()) where.fail(fmt::format("expected an object, got {}", obj.type_name()));
+    const std::string kind = read_string(obj, "kind", where, std::string(implied_kind));
+    if (const Json* items = member(obj, "items"); items && kind.ends_with("List")) {
+      if (!items->is_array()) (where / "items").fail("expected a list");
+      std::string_view item_kind = std::string_view(kind).substr(0, kind.size() - 4);
+      if (!known(item_kind)) item_kind = {};
+      for (std::size_t i = 0; i < items->size(); ++i)
+        read((*items)[i], (where / "items")[i], item_kind);
+      return;
+    }
+    if (++count > limits.max_objects)
+      throw Error(ErrorKind::kLimitExceeded, fmt::format("{}: more than the limit of {} objects",
+                                                         where.str(), limits.max_objects));
+    if (kind.empty()) where.fail("missing kind");
+    if (known(kind)) {
+      visit(obj, where, kind);
+    } else if (std::find(skipped.begin(), skipped.end(), kind) == skipped.end()) {
+      skipped.push_back(kind);
+    }
+  }
+};
+
+}  // namespace
+
+void read_objects(std::string_view text, std::string_view source, const ParseLimits& limits,
+                  std::initializer_list<std::string_view> kinds, std::vector<std::string>& skipped,
+                  const ObjectVisitor& visit) {
+  std::vector<Json> docs = parse_documents(text, source, limits);
+  ObjectReader reader{limits, kinds, skipped, visit};
+  for (std::size_t d = 0; d < docs.size(); ++d) {
+    std::string prefix =
+        docs.size() > 1 ? fmt::format("{}: document {}", source, d + 1) : std::string(source);
+    reader.read(docs[d], Where(prefix, ""), "");
+  }
+}
+
 void Where::fail(std::string_view what) const {
   throw InvalidInput(fmt::format("{}: {}", str(), what));
 }
 
+const std::string* find_value(const StringMap& map, std::string_view key) {
+  for (const auto& [k, v] : map)
+    if (k == key) return &v;
+  return nullptr;
+}
+
 const Json* member(const Json& obj, std::string_view key) {
   if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
+  const auto& fields = obj.get_ref<const Json::object_t&>();
+  auto it = fields.find(key);
+  if (it == fields.end() || it->second.is_null()) return nullptr;
+  return &it->second;
 }
 
 std::string scalar_text(const Json& value) {
@@ -260,6 +326,44 @@ Quantity read_quantity(const Json& value, const Where& where) {
   std::string error;
   if (!try_parse_quantity(text, &q, &error)) where.fail(error);
   return q;
+}
+
+QuantityList read_quantity_list(const Json& obj, std::string_view key, const Where& where) {
+  QuantityList out;
+  const Json* m = read_object(obj, key, where);
+  if (!m) return out;
+  for (auto it = m->begin(); it != m->end(); ++it) {
+    if (it.value().is_null()) continue;
+    Where w = where / key / it.key();
+    Quantity q = read_quantity(it.value(), w);
+    if (q.is_negative()) w.fail(fmt::format("{} must not be negative", format_quantity(q)));
+    out.emplace_back(it.key(), q);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+std::int64_t to_base_units(std::string_view resource, const Quantity& q, const Where& where) {
+  if (q.is_negative()) where.fail(fmt::format("{} must not be negative", format_quantity(q)));
+  // Kubernetes reads every resource but cpu with Quantity.Value(); so does
+  // Katalyst, which includes reclaimed_millicpu (already in millicores).
+  const bool milli = is_milli_resource(resource);
+  std::int64_t v = milli ? q.milli_value() : q.value();
+  if (v > kMaxQuantityBaseUnits)
+    where.fail(fmt::format("{} is larger than the limit of {} {}", format_quantity(q),
+                           kMaxQuantityBaseUnits, milli ? "millicores" : "units"));
+  return v;
+}
+
+void check_keys(const Json& obj, const Where& where,
+                std::initializer_list<std::string_view> known) {
+  if (!obj.is_object()) return;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
+    std::string names;
+    for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+    (where / it.key()).fail(fmt::format("unknown field (known: {})", names));
+  }
 }
 
 }  // namespace detail

@@ -7,8 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "carbonkube/error.hpp"
@@ -24,6 +27,11 @@ using Json = nlohmann::json;
 /// float); quoted ones stay strings.
 std::vector<Json> parse_documents(std::string_view text, std::string_view source,
                                   const ParseLimits& limits);
+
+/// parse_documents for inputs that must hold exactly one document; `what`
+/// names it in the error ("cp.yaml: expected one CarbonProfile document, got 2").
+Json parse_one_document(std::string_view text, std::string_view source, const ParseLimits& limits,
+                        std::string_view what = {});
 
 /// A location inside a document, for error messages: "nodes.json: items[3] (Node n1):
 /// status.allocatable.cpu".
@@ -45,6 +53,22 @@ class Where {
   std::string field_;
 };
 
+/// Reads kubectl output (`kubectl get ... -o json|yaml`): every document of
+/// `text`, each a single object or a List / <Kind>List whose items are read
+/// in turn (an item without a kind takes <Kind> from a <Kind>List when <Kind>
+/// is one of `kinds`). Calls visit(object, where, kind) for each object of
+/// one of `kinds`; adds every other kind once, in order, to `skipped`.
+/// Fails on a non-object, a missing kind or more than limits.max_objects
+/// objects; with several documents, messages say "source: document N".
+using ObjectVisitor = std::function<void(const Json&, const Where&, std::string_view kind)>;
+void read_objects(std::string_view text, std::string_view source, const ParseLimits& limits,
+                  std::initializer_list<std::string_view> kinds, std::vector<std::string>& skipped,
+                  const ObjectVisitor& visit);
+
+/// The value of `key` in labels or annotations, or nullptr. Linear: maps
+/// built by hand need not be sorted.
+const std::string* find_value(const StringMap& map, std::string_view key);
+
 /// The member `key` of object `obj`, or nullptr when absent or null.
 const Json* member(const Json& obj, std::string_view key);
 /// Type-checked readers; absent/null gives the fallback.
@@ -59,6 +83,23 @@ const Json* read_array(const Json& obj, std::string_view key, const Where& where
 StringMap read_string_map(const Json& obj, std::string_view key, const Where& where);
 /// A quantity given as a string ("100m") or a number (2).
 Quantity read_quantity(const Json& value, const Where& where);
+
+/// Resource name -> quantity, sorted by name.
+using QuantityList = std::vector<std::pair<std::string, Quantity>>;
+/// The Kubernetes ResourceList `obj[key]` (a map of resource names to
+/// quantities): every non-null entry must be a quantity >= 0; null entries
+/// are skipped. Sorted by name; empty when absent or null.
+QuantityList read_quantity_list(const Json& obj, std::string_view key, const Where& where);
+/// `q` in the resource's base units as Kubernetes reads them: millicores for
+/// cpu (is_milli_resource), else Quantity.Value() (rounded up). Fails when
+/// negative or above kMaxQuantityBaseUnits.
+std::int64_t to_base_units(std::string_view resource, const Quantity& q, const Where& where);
+
+/// Strict objects: fails on the first member of `obj` whose name is not in
+/// `known` ("<where>.<key>: unknown field (known: a, b, c)"). Does nothing
+/// when `obj` is not an object.
+void check_keys(const Json& obj, const Where& where, std::initializer_list<std::string_view> known);
+
 /// Text of a scalar JSON value for messages.
 std::string scalar_text(const Json& value);
 

@@ -16,32 +16,8 @@ namespace {
 using detail::Json;
 using detail::Where;
 
-using QuantityList = std::vector<std::pair<std::string, Quantity>>;
-
-std::int64_t to_base_units(std::string_view resource, Quantity q, const Where& where) {
-  if (q.is_negative()) where.fail(fmt::format("{} must not be negative", format_quantity(q)));
-  std::int64_t v = is_milli_resource(resource) ? q.milli_value() : q.value();
-  if (v > kMaxQuantityBaseUnits)
-    where.fail(fmt::format("{} is larger than the limit of {} {}", format_quantity(q),
-                           kMaxQuantityBaseUnits,
-                           is_milli_resource(resource) ? "millicores" : "units"));
-  return v;
-}
-
-QuantityList read_quantity_list(const Json& obj, std::string_view key, const Where& where) {
-  QuantityList out;
-  const Json* m = detail::read_object(obj, key, where);
-  if (!m) return out;
-  for (auto it = m->begin(); it != m->end(); ++it) {
-    if (it.value().is_null()) continue;
-    Where w = where / key / it.key();
-    Quantity q = detail::read_quantity(it.value(), w);
-    if (q.is_negative()) w.fail(fmt::format("{} must not be negative", format_quantity(q)));
-    out.emplace_back(it.key(), q);
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return out;
-}
+using detail::QuantityList;
+using detail::read_quantity_list;
 
 Quantity* find_q(QuantityList& list, std::string_view name) {
   for (auto& [n, q] : list)
@@ -106,7 +82,8 @@ Node parse_node(const Json& obj, const Where& at) {
   if (const Json* status = detail::read_object(obj, "status", where)) {
     const char* field = detail::member(*status, "allocatable") ? "allocatable" : "capacity";
     for (auto& [name, q] : read_quantity_list(*status, field, where / "status"))
-      node.allocatable.push_back({name, to_base_units(name, q, where / "status" / field / name)});
+      node.allocatable.push_back(
+          {name, detail::to_base_units(name, q, where / "status" / field / name)});
     if (const Json* conds = detail::read_array(*status, "conditions", where / "status")) {
       for (std::size_t i = 0; i < conds->size(); ++i) {
         const Json& c = (*conds)[i];
@@ -304,31 +281,6 @@ Pod parse_pod(const Json& obj, const Where& at) {
   return pod;
 }
 
-void collect(const Json& obj, const Where& where, std::string_view implied_kind, KubeObjects& out,
-             std::size_t& count, const ParseLimits& limits) {
-  if (!obj.is_object()) where.fail(fmt::format("expected an object, got {}", obj.type_name()));
-  std::string kind = detail::read_string(obj, "kind", where, std::string(implied_kind));
-  if (const Json* items = detail::member(obj, "items"); items && kind.ends_with("List")) {
-    if (!items->is_array()) (where / "items").fail("expected a list");
-    std::string item_kind = kind == "NodeList" ? "Node" : kind == "PodList" ? "Pod" : "";
-    for (std::size_t i = 0; i < items->size(); ++i)
-      collect((*items)[i], (where / "items")[i], item_kind, out, count, limits);
-    return;
-  }
-  if (++count > limits.max_objects)
-    throw Error(ErrorKind::kLimitExceeded, fmt::format("{}: more than the limit of {} objects",
-                                                       where.str(), limits.max_objects));
-  if (kind.empty()) where.fail("missing kind");
-  if (kind == "Node") {
-    out.nodes.push_back(parse_node(obj, where));
-  } else if (kind == "Pod") {
-    out.pods.push_back(parse_pod(obj, where));
-  } else if (std::find(out.skipped_kinds.begin(), out.skipped_kinds.end(), kind) ==
-             out.skipped_kinds.end()) {
-    out.skipped_kinds.push_back(kind);
-  }
-}
-
 }  // namespace
 
 namespace {
@@ -415,14 +367,14 @@ ResourceList pod_requests(const Pod& pod, RequestDefaults defaults) {
 
 KubeObjects parse_kube_objects(std::string_view text, std::string_view source,
                                const ParseLimits& limits) {
-  std::vector<Json> docs = detail::parse_documents(text, source, limits);
   KubeObjects out;
-  std::size_t count = 0;
-  for (std::size_t d = 0; d < docs.size(); ++d) {
-    std::string prefix =
-        docs.size() > 1 ? fmt::format("{}: document {}", source, d + 1) : std::string(source);
-    collect(docs[d], Where(prefix, ""), "", out, count, limits);
-  }
+  detail::read_objects(text, source, limits, {"Node", "Pod"}, out.skipped_kinds,
+                       [&](const Json& obj, const Where& where, std::string_view kind) {
+                         if (kind == "Node")
+                           out.nodes.push_back(parse_node(obj, where));
+                         else
+                           out.pods.push_back(parse_pod(obj, where));
+                       });
   return out;
 }
 

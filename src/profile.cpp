@@ -20,14 +20,7 @@ namespace {
 using detail::Json;
 using detail::Where;
 
-void check_keys(const Json& obj, const Where& where,
-                std::initializer_list<std::string_view> known) {
-  if (!obj.is_object()) return;
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool ok = std::find(known.begin(), known.end(), it.key()) != known.end();
-    if (!ok) (where / it.key()).fail("unknown field");
-  }
-}
+using detail::check_keys;
 
 std::vector<PluginEntry> parse_entries(const Json& set, std::string_view key, const Where& where) {
   std::vector<PluginEntry> out;
@@ -210,10 +203,7 @@ bool implements_score(std::string_view n) { return capabilities(n).score; }
 }  // namespace
 
 SchedulerConfig parse_scheduler_config(std::string_view text, std::string_view source) {
-  std::vector<Json> docs = detail::parse_documents(text, source, ParseLimits{});
-  if (docs.size() != 1)
-    throw InvalidInput(fmt::format("{}: expected one document, found {}", source, docs.size()));
-  const Json& doc = docs[0];
+  const Json doc = detail::parse_one_document(text, source, ParseLimits{});
   Where where{std::string(source), ""};
   if (!doc.is_object()) where.fail("expected a KubeSchedulerConfiguration object");
   std::string kind = detail::read_string(doc, "kind", where);

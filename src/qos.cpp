@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <set>
 
 #include "carbonkube/error.hpp"
+#include "carbonkube/signals.hpp"
 #include "document.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -35,17 +37,6 @@ bool is_label_value(std::string_view s) {
   if (s.empty() || s.size() > 63 || !alnum(s.front()) || !alnum(s.back())) return false;
   return std::all_of(s.begin(), s.end(),
                      [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
-}
-
-void check_keys(const Json& obj, const Where& where,
-                std::initializer_list<std::string_view> known) {
-  if (!obj.is_object()) return;
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
-    std::string names;
-    for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
-    (where / it.key()).fail(fmt::format("unknown field (known: {})", names));
-  }
 }
 
 // A threshold in gCO2/kWh: a finite number > 0.
@@ -133,16 +124,12 @@ void check_increasing(const std::array<QosProfile, 3>& p,
   }
 }
 
-std::vector<Json> one_document(std::string_view text, std::string_view source,
-                               std::string_view what) {
-  std::vector<Json> docs = detail::parse_documents(text, source, ParseLimits{});
-  if (docs.size() != 1)
+Json one_object(std::string_view text, std::string_view source, std::string_view what) {
+  Json doc = detail::parse_one_document(text, source, ParseLimits{}, what);
+  if (!doc.is_object())
     throw InvalidInput(
-        fmt::format("{}: expected one {} document, got {}", source, what, docs.size()));
-  if (!docs[0].is_object())
-    throw InvalidInput(
-        fmt::format("{}: expected a {} object, got {}", source, what, docs[0].type_name()));
-  return docs;
+        fmt::format("{}: expected a {} object, got {}", source, what, doc.type_name()));
+  return doc;
 }
 
 // ---------------------------------------------------------------------------
@@ -251,11 +238,7 @@ bool go_duration_ns(std::string_view s, std::int64_t* out, std::string* error) {
 
 std::string pod_prefix(const Pod& pod) { return fmt::format("Pod \"{}\"", pod.key()); }
 
-const std::string* find_entry(const StringMap& map, std::string_view key) {
-  for (const auto& [k, v] : map)
-    if (k == key) return &v;
-  return nullptr;
-}
+using detail::find_value;
 
 [[noreturn]] void pod_fail(const Pod& pod, std::string_view where, std::string_view key,
                            std::string_view what) {
@@ -276,35 +259,15 @@ int canonical_index(const QosProfileSet& profiles, std::string_view name) {
 // ---------------------------------------------------------------------------
 // Time
 
-// Days since 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's
-// days_from_civil inverse).
-void civil_from_days(std::int64_t z, std::int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<std::int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
-}
+// RFC 3339 has four-digit years: 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+constexpr std::int64_t kRfc3339First = -62'167'219'200;
+constexpr std::int64_t kRfc3339Last = 253'402'300'799;
 
 // Unix seconds as RFC 3339 in UTC ("2024-05-01T12:00:00Z").
 std::string format_rfc3339(std::int64_t t) {
-  std::int64_t days = t / 86400;
-  std::int64_t secs = t % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    --days;
-  }
-  std::int64_t y = 0;
-  unsigned m = 0, d = 0;
-  civil_from_days(days, &y, &m, &d);
-  if (y < 0 || y > 9999)
+  if (t < kRfc3339First || t > kRfc3339Last)
     throw InvalidInput(fmt::format("time {} is outside RFC 3339's years 0000..9999", t));
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, secs / 3600, secs / 60 % 60,
-                     secs % 60);
+  return format_timestamp(t);
 }
 
 }  // namespace
@@ -389,10 +352,9 @@ double parse_go_duration(std::string_view text) {
 }
 
 CarbonProfile parse_carbon_profile(std::string_view text, std::string_view source) {
-  std::vector<Json> docs = one_document(text, source, "CarbonProfile");
-  const Json& obj = docs[0];
+  const Json obj = one_object(text, source, "CarbonProfile");
   Where top(std::string(source), "");
-  check_keys(obj, top, {"apiVersion", "kind", "metadata", "spec", "status"});
+  detail::check_keys(obj, top, {"apiVersion", "kind", "metadata", "spec", "status"});
   constexpr std::string_view kApiVersion = "carbon.katalyst.io/v1alpha1";
   std::string api = detail::read_string(obj, "apiVersion", top);
   if (api != kApiVersion)
@@ -419,11 +381,11 @@ CarbonProfile parse_carbon_profile(std::string_view text, std::string_view sourc
   const Json* spec = detail::read_object(obj, "spec", where);
   if (!spec) return out;  // every default
   Where sw = where / "spec";
-  check_keys(*spec, sw, {"carbonBudget", "qosMapping", "migrationPolicy"});
+  detail::check_keys(*spec, sw, {"carbonBudget", "qosMapping", "migrationPolicy"});
 
   if (const Json* b = detail::read_object(*spec, "carbonBudget", sw)) {
     Where bw = sw / "carbonBudget";
-    check_keys(*b, bw, {"dailyLimit", "threshold", "greenThreshold"});
+    detail::check_keys(*b, bw, {"dailyLimit", "threshold", "greenThreshold"});
     CarbonBudget& budget = out.budget;
     budget.daily_limit_kg = detail::read_number(*b, "dailyLimit", bw, budget.daily_limit_kg);
     if (!(budget.daily_limit_kg > 0.0))
@@ -445,12 +407,12 @@ CarbonProfile parse_carbon_profile(std::string_view text, std::string_view sourc
   std::array<std::optional<Where>, 3> threshold_field;
   if (const Json* m = detail::read_object(*spec, "qosMapping", sw)) {
     Where mw = sw / "qosMapping";
-    check_keys(*m, mw, {"greenGuaranteed", "mixedBurstable", "dirtyBestEffort"});
+    detail::check_keys(*m, mw, {"greenGuaranteed", "mixedBurstable", "dirtyBestEffort"});
     for (std::size_t i = 0; i < seed.size(); ++i) {
       const Json* e = detail::read_object(*m, seed[i].key, mw);
       if (!e) continue;
       Where ew = mw / seed[i].key;
-      check_keys(*e, ew, {"maxCarbonIntensity", "resourceGuarantee"});
+      detail::check_keys(*e, ew, {"maxCarbonIntensity", "resourceGuarantee"});
       QosProfile& p = profiles[i];
       p.carbon_threshold_g_per_kwh =
           read_threshold(*e, "maxCarbonIntensity", ew, p.carbon_threshold_g_per_kwh);
@@ -463,7 +425,7 @@ CarbonProfile parse_carbon_profile(std::string_view text, std::string_view sourc
 
   if (const Json* mp = detail::read_object(*spec, "migrationPolicy", sw)) {
     Where mw = sw / "migrationPolicy";
-    check_keys(*mp, mw, {"enabled", "strategy", "cooldownPeriod", "maxMigrationsPerHour"});
+    detail::check_keys(*mp, mw, {"enabled", "strategy", "cooldownPeriod", "maxMigrationsPerHour"});
     MigrationSettings& mig = out.migration;
     mig.enabled = detail::read_bool(*mp, "enabled", mw, mig.enabled);
     mig.strategy = detail::read_string(*mp, "strategy", mw, mig.strategy);
@@ -485,24 +447,24 @@ CarbonProfile parse_carbon_profile(std::string_view text, std::string_view sourc
 }
 
 QosProfileSet parse_helm_qos_profiles(std::string_view text, std::string_view source) {
-  std::vector<Json> docs = one_document(text, source, "Helm values");
+  const Json values = one_object(text, source, "Helm values");
   Where top(std::string(source), "");
   auto seed = seed_profiles();
   std::array<QosProfile, 3> profiles = {seed[0].profile, seed[1].profile, seed[2].profile};
   std::array<std::optional<Where>, 3> threshold_field;
-  const Json* katalyst = detail::read_object(docs[0], "katalyst", top);
+  const Json* katalyst = detail::read_object(values, "katalyst", top);
   const Json* qp =
       katalyst ? detail::read_object(*katalyst, "qosProfiles", top / "katalyst") : nullptr;
   if (qp) {
     Where qw = top / "katalyst" / "qosProfiles";
-    check_keys(*qp, qw, {"greenGuaranteed", "mixedBurstable", "dirtyBestEffort"});
+    detail::check_keys(*qp, qw, {"greenGuaranteed", "mixedBurstable", "dirtyBestEffort"});
     for (std::size_t i = 0; i < seed.size(); ++i) {
       const Json* e = detail::read_object(*qp, seed[i].key, qw);
       if (!e) continue;
       Where ew = qw / seed[i].key;
-      check_keys(*e, ew,
-                 {"carbonThreshold", "resourceGuarantee", "priority", "migrationEnabled",
-                  "migrationPolicy", "pueTarget", "tolerateHighCarbon"});
+      detail::check_keys(*e, ew,
+                         {"carbonThreshold", "resourceGuarantee", "priority", "migrationEnabled",
+                          "migrationPolicy", "pueTarget", "tolerateHighCarbon"});
       QosProfile& p = profiles[i];
       p.carbon_threshold_g_per_kwh =
           read_threshold(*e, "carbonThreshold", ew, p.carbon_threshold_g_per_kwh);
@@ -618,10 +580,10 @@ std::string_view to_string(QosSource source) noexcept {
 
 KatalystQosLevel katalyst_qos_level(const Pod& pod) {
   // Katalyst reads the annotation and accepts a label of the same key.
-  const std::string* v = find_entry(pod.annotations, kKatalystQosLevelKey);
+  const std::string* v = find_value(pod.annotations, kKatalystQosLevelKey);
   std::string_view where = "annotations";
   if (!v) {
-    v = find_entry(pod.labels, kKatalystQosLevelKey);
+    v = find_value(pod.labels, kKatalystQosLevelKey);
     where = "labels";
   }
   if (!v || v->empty()) return KatalystQosLevel::kNone;
@@ -633,7 +595,7 @@ KatalystQosLevel katalyst_qos_level(const Pod& pod) {
 }
 
 KoordinatorQosClass koordinator_qos_class(const Pod& pod) {
-  const std::string* v = find_entry(pod.labels, kKoordinatorQosClassLabel);
+  const std::string* v = find_value(pod.labels, kKoordinatorQosClassLabel);
   if (!v || v->empty()) return KoordinatorQosClass::kNone;  // Koordinator's QoSNone
   if (auto c = parse_koordinator_qos_class(*v)) return *c;
   pod_fail(pod, "labels", kKoordinatorQosClassLabel,
@@ -642,45 +604,48 @@ KoordinatorQosClass koordinator_qos_class(const Pod& pod) {
 
 KatalystMemoryEnhancement katalyst_memory_enhancement(const Pod& pod) {
   KatalystMemoryEnhancement out;
-  const std::string* v = find_entry(pod.annotations, kKatalystMemoryEnhancementKey);
-  if (!v) return out;
-  out.present = true;
-  std::string prefix =
-      fmt::format("{}: metadata.annotations[{}]", pod_prefix(pod), kKatalystMemoryEnhancementKey);
-  auto first = std::find_if(v->begin(), v->end(),
-                            [](char c) { return c != ' ' && c != '\t' && c != '\n' && c != '\r'; });
-  if (first == v->end() || *first != '{')
-    throw InvalidInput(fmt::format("{}: expected a JSON object, got \"{}\"", prefix, *v));
-  ParseLimits limits;
-  limits.max_depth = 8;
-  std::vector<Json> docs = detail::parse_documents(*v, prefix, limits);
-  const Json& obj = docs[0];
-  Where w(prefix, "");
-  auto flag = [&](std::string_view key) {
-    const Json* f = detail::member(obj, key);
-    if (!f) return false;
-    if (f->is_boolean()) return f->get<bool>();
-    if (f->is_string() && f->get<std::string>() == "true") return true;
-    if (f->is_string() && f->get<std::string>() == "false") return false;
-    (w / key).fail(fmt::format("expected \"true\" or \"false\", got {}", f->dump()));
-  };
-  out.numa_binding = flag("numa_binding");
-  out.numa_exclusive = flag("numa_exclusive");
-  if (const Json* n = detail::member(obj, "numa_number")) {
-    std::int64_t value = 0;
-    bool ok = false;
-    if (n->is_number_integer()) {
-      ok = !n->is_number_unsigned() || n->get<std::uint64_t>() <= 1024;
-      if (ok) value = n->get<std::int64_t>();
-    } else if (n->is_string()) {
-      const std::string& s = n->get<std::string>();
-      ok = !s.empty() && s.size() <= 4 &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (ok) value = std::stoll(s);
+  const std::string* v = find_value(pod.annotations, kKatalystMemoryEnhancementKey);
+  if (v && !v->empty()) {
+    out.present = true;
+    const std::string prefix =
+        fmt::format("{}: metadata.annotations[{}]", pod_prefix(pod), kKatalystMemoryEnhancementKey);
+    auto first = v->find_first_not_of(" \t\r\n");
+    if (first == std::string::npos || (*v)[first] != '{')
+      throw InvalidInput(fmt::format(
+          "{}: expected a JSON object such as {{\"numa_binding\": \"true\"}}, got \"{}\"", prefix,
+          *v));
+    ParseLimits limits;
+    limits.max_depth = 8;
+    const Json obj = detail::parse_one_document(*v, prefix, limits);
+    Where w(prefix, "");
+    if (!obj.is_object()) w.fail("expected a JSON object");
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      // Katalyst unmarshals the annotation into map[string]string: any
+      // non-string value makes it drop the whole annotation silently.
+      if (!it.value().is_string())
+        (w / it.key())
+            .fail(fmt::format("expected a string (\"true\"), got {} (Katalyst would ignore the "
+                              "whole annotation)",
+                              it.value().dump()));
+      bool* flag = it.key() == "numa_binding"     ? &out.numa_binding
+                   : it.key() == "numa_exclusive" ? &out.numa_exclusive
+                                                  : nullptr;
+      if (!flag) continue;
+      const std::string& s = it.value().get_ref<const std::string&>();
+      if (s != "true" && s != "false")
+        (w / it.key()).fail(fmt::format("expected \"true\" or \"false\", got \"{}\"", s));
+      *flag = s == "true";
     }
-    if (!ok || value < 1 || value > 1024)
-      (w / "numa_number").fail(fmt::format("expected an integer 1..1024, got {}", n->dump()));
-    out.numa_number = static_cast<std::int32_t>(value);
+  }
+  if (const std::string* n = find_value(pod.annotations, kKatalystNumaNumberKey);
+      n && !n->empty()) {
+    int value = -1;
+    auto [end, ec] = std::from_chars(n->data(), n->data() + n->size(), value);
+    if (ec != std::errc() || end != n->data() + n->size() || value < 0 ||
+        static_cast<std::size_t>(value) > kMaxNumaZones)
+      pod_fail(pod, "annotations", kKatalystNumaNumberKey,
+               fmt::format("\"{}\" is not a NUMA count 0..{}", *n, kMaxNumaZones));
+    out.numa_number = value;
   }
   return out;
 }
@@ -693,7 +658,7 @@ PodCarbonQos pod_carbon_qos(const Pod& pod, const QosProfileSet& profiles) {
   bool system = false;
   // The named profile of an annotation; checked even when a higher one wins.
   auto named = [&](std::string_view key) {
-    const std::string* v = find_entry(pod.annotations, key);
+    const std::string* v = find_value(pod.annotations, key);
     if (!v) return -2;
     int i = profiles.find(*v);
     if (i < 0) {
@@ -750,7 +715,7 @@ PodCarbonQos pod_carbon_qos(const Pod& pod, const QosProfileSet& profiles) {
   }
   q.tolerate_high_carbon =
       system || (q.profile_index >= 0 && profiles[q.profile_index].tolerate_high_carbon);
-  if (const std::string* v = find_entry(pod.annotations, kTolerateHighCarbonAnnotation)) {
+  if (const std::string* v = find_value(pod.annotations, kTolerateHighCarbonAnnotation)) {
     if (*v == "true")
       q.tolerate_high_carbon = true;
     else if (*v == "false")
@@ -759,7 +724,7 @@ PodCarbonQos pod_carbon_qos(const Pod& pod, const QosProfileSet& profiles) {
       pod_fail(pod, "annotations", kTolerateHighCarbonAnnotation,
                fmt::format("expected \"true\" or \"false\", got \"{}\"", *v));
   }
-  if (const std::string* v = find_entry(pod.annotations, kCarbonBudgetAnnotation)) {
+  if (const std::string* v = find_value(pod.annotations, kCarbonBudgetAnnotation)) {
     auto bad = [&]() {
       pod_fail(pod, "annotations", kCarbonBudgetAnnotation,
                fmt::format("expected a carbon intensity in gCO2/kWh above 0 (e.g. \"150\"), "

@@ -590,12 +590,6 @@ void check_zone_id(std::string_view zone, const Where& where) {
           fmt::format("grid zone id \"{}\" contains whitespace or control characters", zone));
 }
 
-const std::string* find_label(const StringMap& labels, std::string_view key) {
-  for (const auto& [k, v] : labels)
-    if (k == key) return &v;
-  return nullptr;
-}
-
 ZoneIndex lookup_sorted(const std::vector<std::pair<std::string, ZoneIndex>>& table,
                         std::string_view value) {
   auto it = std::lower_bound(table.begin(), table.end(), value,
@@ -643,23 +637,10 @@ void ZoneMap::add_region_label(std::string value, std::string zone) {
 }
 
 ZoneMap ZoneMap::parse(std::string_view text, std::string_view source, const ParseLimits& limits) {
-  std::vector<Json> docs;
-  try {
-    docs = detail::parse_documents(text, source, limits);
-  } catch (const Json::exception& e) {  // e.g. out_of_range for "1e999"
-    throw InvalidInput(fmt::format("{}: malformed JSON: {}", source, e.what()));
-  }
-  if (docs.size() != 1)
-    throw InvalidInput(fmt::format("{}: expected one document, found {}", source, docs.size()));
-  const Json& root = docs[0];
+  const Json root = detail::parse_one_document(text, source, limits);
   Where at{std::string(source), ""};
   if (!root.is_object()) at.fail(fmt::format("expected a mapping, got {}", root.type_name()));
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    const std::string& k = it.key();
-    if (k != "apiVersion" && k != "kind" && k != "unknownZone" && k != "rules" && k != "zones" &&
-        k != "regions")
-      (at / k).fail("unknown field (expected unknownZone, rules, zones, regions)");
-  }
+  detail::check_keys(root, at, {"apiVersion", "kind", "unknownZone", "rules", "zones", "regions"});
   std::string kind = detail::read_string(root, "kind", at);
   if (!kind.empty() && kind != "ZoneMap")
     (at / "kind").fail(fmt::format("expected ZoneMap, got \"{}\"", kind));
@@ -681,9 +662,7 @@ ZoneMap ZoneMap::parse(std::string_view text, std::string_view source, const Par
       const Json& rule = (*rules)[i];
       Where w = (at / "rules")[i];
       if (!rule.is_object()) w.fail(fmt::format("expected a mapping, got {}", rule.type_name()));
-      for (auto it = rule.begin(); it != rule.end(); ++it)
-        if (it.key() != "matchLabels" && it.key() != "zone")
-          (w / it.key()).fail("unknown field (expected matchLabels, zone)");
+      detail::check_keys(rule, w, {"matchLabels", "zone"});
       StringMap labels = detail::read_string_map(rule, "matchLabels", w);
       if (labels.empty()) (w / "matchLabels").fail("required: the labels a node must have");
       std::string zone = detail::read_string(rule, "zone", w);
@@ -714,7 +693,7 @@ ZoneIndex ZoneMap::zone_index_for(const StringMap& labels) const {
   for (std::size_t r = 0; r < rules_.size(); ++r) {
     bool all = true;
     for (const auto& [k, v] : rules_[r].match_labels) {
-      const std::string* have = find_label(labels, k);
+      const std::string* have = detail::find_value(labels, k);
       if (!have || *have != v) {
         all = false;
         break;
@@ -722,11 +701,11 @@ ZoneIndex ZoneMap::zone_index_for(const StringMap& labels) const {
     }
     if (all) return rule_zones_[r];
   }
-  if (const std::string* v = find_label(labels, kTopologyZoneLabel)) {
+  if (const std::string* v = detail::find_value(labels, kTopologyZoneLabel)) {
     ZoneIndex z = lookup_sorted(zone_labels_, *v);
     if (z != kUnknownZone) return z;
   }
-  if (const std::string* v = find_label(labels, kTopologyRegionLabel)) {
+  if (const std::string* v = detail::find_value(labels, kTopologyRegionLabel)) {
     ZoneIndex z = lookup_sorted(region_labels_, *v);
     if (z != kUnknownZone) return z;
   }

@@ -180,20 +180,6 @@ std::string lower(std::string_view s) {
 // ---------------------------------------------------------------------------
 // JSON helpers
 
-Json parse_one(std::string_view text, std::string_view source, const ParseLimits& limits) {
-  std::vector<Json> docs;
-  try {
-    docs = detail::parse_documents(text, source, limits);
-  } catch (const Json::exception& e) {
-    // parse_documents turns parse errors into InvalidInput, but nlohmann
-    // reports a number too large for a double ("1e999") as out_of_range.
-    throw InvalidInput(fmt::format("{}: malformed JSON: {}", source, e.what()));
-  }
-  if (docs.size() != 1)
-    throw InvalidInput(fmt::format("{}: expected one document, found {}", source, docs.size()));
-  return std::move(docs[0]);
-}
-
 /// Fails with the API's own error text when the response is an error object.
 void fail_not_a(const Json& root, const Where& at, std::string_view what) {
   for (const char* key : {"error", "message", "detail"})
@@ -468,7 +454,7 @@ SignalLoad load_electricitymaps_json(std::string_view text, std::string_view sou
   if (options.kind && basis_of(*options.kind) != IntensityBasis::kAverage)
     throw InvalidInput(fmt::format("{}: Electricity Maps carbon intensity is an average, not {}",
                                    source, to_string(*options.kind)));
-  const Json root = parse_one(text, source, options.limits);
+  const Json root = detail::parse_one_document(text, source, options.limits);
   const Where at(std::string(source), "");
   constexpr std::string_view kWhat =
       "an Electricity Maps carbon-intensity response (latest, history or forecast)";
@@ -544,7 +530,7 @@ SignalLoad load_electricitymaps_json(std::string_view text, std::string_view sou
 
 SignalLoad load_watttime_json(std::string_view text, std::string_view source,
                               const SignalLoadOptions& options) {
-  const Json root = parse_one(text, source, options.limits);
+  const Json root = detail::parse_one_document(text, source, options.limits);
   const Where at(std::string(source), "");
   constexpr std::string_view kWhat = "a WattTime v3 response ({\"data\": [...], \"meta\": {...}})";
   if (!root.is_object()) at.fail(fmt::format("not {}: got a {}", kWhat, root.type_name()));
@@ -600,7 +586,7 @@ SignalLoad load_watttime_json(std::string_view text, std::string_view source,
 
 SignalLoad load_uk_carbon_intensity_json(std::string_view text, std::string_view source,
                                          const SignalLoadOptions& options) {
-  const Json root = parse_one(text, source, options.limits);
+  const Json root = detail::parse_one_document(text, source, options.limits);
   const Where at(std::string(source), "");
   constexpr std::string_view kWhat =
       "a UK Carbon Intensity API response ({\"data\": [...]}, national or regional)";
@@ -684,7 +670,7 @@ SignalLoad load_uk_carbon_intensity_json(std::string_view text, std::string_view
 
 SignalLoad load_carbon_aware_sdk_json(std::string_view text, std::string_view source,
                                       const SignalLoadOptions& options) {
-  const Json root = parse_one(text, source, options.limits);
+  const Json root = detail::parse_one_document(text, source, options.limits);
   const Where at(std::string(source), "");
   constexpr std::string_view kWhat =
       "a Carbon Aware SDK response (emissions [{location, time, rating}] or forecasts "

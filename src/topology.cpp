@@ -58,28 +58,11 @@ struct Amounts {
   bool has_legacy_reclaimed_memory = false;
 };
 
-std::int64_t to_base_units(std::string_view name, const Json& value, const Where& where) {
-  Quantity q = detail::read_quantity(value, where);
-  if (q.is_negative()) where.fail(fmt::format("{} must not be negative", format_quantity(q)));
-  // Katalyst reads every resource but cpu with Quantity.Value(); that
-  // includes reclaimed_millicpu, whose unit is already the millicore.
-  std::int64_t v = is_milli_resource(name) ? q.milli_value() : q.value();
-  if (v > kMaxQuantityBaseUnits)
-    where.fail(fmt::format("{} is larger than the limit of {} {}", format_quantity(q),
-                           kMaxQuantityBaseUnits,
-                           is_milli_resource(name) ? "millicores" : "units"));
-  return v;
-}
-
 Amounts read_amounts(const Json& obj, std::string_view key, const Where& where) {
   Amounts a;
-  const Json* m = detail::read_object(obj, key, where);
-  if (!m) return a;
-  a.present = true;
-  for (auto it = m->begin(); it != m->end(); ++it) {
-    if (it.value().is_null()) continue;
-    const std::string& name = it.key();
-    std::int64_t v = to_base_units(name, it.value(), where / key / name);
+  a.present = detail::read_object(obj, key, where) != nullptr;
+  for (const auto& [name, q] : detail::read_quantity_list(obj, key, where)) {
+    const std::int64_t v = detail::to_base_units(name, q, where / key / name);
     if (name == "cpu") {
       a.cpu = v;
     } else if (name == "memory") {
@@ -176,6 +159,8 @@ class CnrParser {
     AllocationSum allocations = read_allocations(z, w);
     std::uint64_t attr_numa = read_numa_attribute(z, w);
 
+    // A device's NUMA ids: its parent NUMA zone, else its attribute.
+    const std::uint64_t device_numa = numa >= 0 ? std::uint64_t{1} << numa : attr_numa;
     std::int32_t child_socket = socket;
     std::int32_t child_numa = numa;
     if (iequals(type, "Socket")) {
@@ -185,37 +170,14 @@ class CnrParser {
       add_numa(id, socket, allocatable, capacity, std::move(allocations), w / "name");
       child_numa = id;
     } else if (iequals(type, "GPU")) {
-      std::uint64_t numa_ids = numa >= 0 ? std::uint64_t{1} << numa : attr_numa;
-      auto it = std::find_if(out_.gpus.begin(), out_.gpus.end(),
-                             [&](const GpuZone& g) { return g.name == name; });
-      if (it != out_.gpus.end()) {
-        // Katalyst lists a GPU attached to two NUMA nodes under both.
-        it->numa_ids |= numa_ids;
-        if (it->socket < 0) it->socket = socket;
-      } else {
-        GpuZone g;
-        g.name = name;
-        g.numa_ids = numa_ids;
-        g.socket = socket;
-        g.allocatable = allocatable.has_gpu ? allocatable.gpus : 1;
-        g.allocated = allocations.total.gpus;
-        out_.gpus.push_back(std::move(g));
+      if (GpuZone* g = add_device(out_.gpus, name, device_numa, socket)) {
+        g->allocatable = allocatable.has_gpu ? allocatable.gpus : 1;
+        g->allocated = allocations.total.gpus;
       }
     } else if (iequals(type, "NIC")) {
-      auto it = std::find_if(out_.nics.begin(), out_.nics.end(),
-                             [&](const NicZone& n) { return n.name == name; });
-      std::uint64_t numa_ids = numa >= 0 ? std::uint64_t{1} << numa : attr_numa;
-      if (it != out_.nics.end()) {
-        it->numa_ids |= numa_ids;
-        if (it->socket < 0) it->socket = socket;
-      } else {
-        NicZone n;
-        n.name = name;
-        n.numa_ids = numa_ids;
-        n.socket = socket;
-        n.allocatable_bandwidth = allocatable.bandwidth;
-        n.allocated_bandwidth = allocations.total.bandwidth;
-        out_.nics.push_back(std::move(n));
+      if (NicZone* n = add_device(out_.nics, name, device_numa, socket)) {
+        n->allocatable_bandwidth = allocatable.bandwidth;
+        n->allocated_bandwidth = allocations.total.bandwidth;
       }
     } else {
       out_.other.push_back({type, name});
@@ -261,6 +223,27 @@ class CnrParser {
       w.fail(fmt::format("more than {} sockets", kMaxSockets));
     out_.sockets.push_back(name);
     return static_cast<std::int32_t>(out_.sockets.size() - 1);
+  }
+
+  /// A new device zone `name` for the caller to fill, or nullptr when it was
+  /// listed before: Katalyst lists a device attached to two NUMA nodes under
+  /// both, so a second listing only adds its NUMA ids (and a socket when the
+  /// first had none).
+  template <class Zone>
+  static Zone* add_device(std::vector<Zone>& zones, const std::string& name, std::uint64_t numa_ids,
+                          std::int32_t socket) {
+    auto it =
+        std::find_if(zones.begin(), zones.end(), [&](const Zone& z) { return z.name == name; });
+    if (it != zones.end()) {
+      it->numa_ids |= numa_ids;
+      if (it->socket < 0) it->socket = socket;
+      return nullptr;
+    }
+    Zone& z = zones.emplace_back();
+    z.name = name;
+    z.numa_ids = numa_ids;
+    z.socket = socket;
+    return &z;
   }
 
   void add_numa(std::int32_t id, std::int32_t socket, const Amounts& allocatable,
@@ -395,46 +378,21 @@ NodeTopology parse_cnr(const Json& obj, const Where& at) {
   return out;
 }
 
-void collect(const Json& obj, const Where& where, std::string_view implied_kind,
-             TopologyObjects& out, std::size_t& count, const ParseLimits& limits) {
-  if (!obj.is_object()) where.fail(fmt::format("expected an object, got {}", obj.type_name()));
-  std::string kind = detail::read_string(obj, "kind", where, std::string(implied_kind));
-  if (const Json* items = detail::member(obj, "items"); items && kind.ends_with("List")) {
-    if (!items->is_array()) (where / "items").fail("expected a list");
-    std::string item_kind = kind == "CustomNodeResourceList" ? std::string(kCnrKind) : "";
-    for (std::size_t i = 0; i < items->size(); ++i)
-      collect((*items)[i], (where / "items")[i], item_kind, out, count, limits);
-    return;
-  }
-  if (++count > limits.max_objects)
-    throw Error(ErrorKind::kLimitExceeded, fmt::format("{}: more than the limit of {} objects",
-                                                       where.str(), limits.max_objects));
-  if (kind.empty()) where.fail("missing kind");
-  if (kind == kCnrKind) {
-    NodeTopology t = parse_cnr(obj, where);
-    for (const auto& other : out.nodes)
-      if (other.node_name == t.node_name)
-        (where / "metadata" / "name")
-            .fail(fmt::format("duplicate CustomNodeResource \"{}\"", t.node_name));
-    out.nodes.push_back(std::move(t));
-  } else if (std::find(out.skipped_kinds.begin(), out.skipped_kinds.end(), kind) ==
-             out.skipped_kinds.end()) {
-    out.skipped_kinds.push_back(kind);
-  }
-}
-
 }  // namespace
 
 TopologyObjects parse_topologies(std::string_view text, std::string_view source,
                                  const ParseLimits& limits) {
-  std::vector<Json> docs = detail::parse_documents(text, source, limits);
   TopologyObjects out;
-  std::size_t count = 0;
-  for (std::size_t d = 0; d < docs.size(); ++d) {
-    std::string prefix =
-        docs.size() > 1 ? fmt::format("{}: document {}", source, d + 1) : std::string(source);
-    collect(docs[d], Where(prefix, ""), "", out, count, limits);
-  }
+  detail::read_objects(
+      text, source, limits, {kCnrKind}, out.skipped_kinds,
+      [&](const Json& obj, const Where& where, std::string_view) {
+        NodeTopology t = parse_cnr(obj, where);
+        for (const auto& other : out.nodes)
+          if (other.node_name == t.node_name)
+            (where / "metadata" / "name")
+                .fail(fmt::format("duplicate CustomNodeResource \"{}\"", t.node_name));
+        out.nodes.push_back(std::move(t));
+      });
   return out;
 }
 
@@ -633,85 +591,18 @@ TopologyTable TopologyTable::build(const ClusterSnapshot& snapshot,
 // ---------------------------------------------------------------------------
 // Pod request
 
-namespace {
-
-const std::string* find_annotation(const Pod& pod, std::string_view key) {
-  auto it = std::lower_bound(pod.annotations.begin(), pod.annotations.end(), key,
-                             [](const auto& kv, std::string_view k) { return kv.first < k; });
-  if (it != pod.annotations.end() && it->first == key) return &it->second;
-  // Pods built by hand may not keep the map sorted.
-  for (const auto& kv : pod.annotations)
-    if (kv.first == key) return &kv.second;
-  return nullptr;
-}
-
-}  // namespace
-
 PodTopologyRequest pod_topology_request(const Pod& pod) {
   PodTopologyRequest req;
-  const std::string who = fmt::format("Pod \"{}\"", pod.key());
-  auto fail = [&](std::string_view annotation, std::string_view what) {
-    throw InvalidInput(fmt::format("{}: metadata.annotations.{}: {}", who, annotation, what));
-  };
-
-  if (const std::string* qos = find_annotation(pod, kQosLevelAnnotation); qos && !qos->empty()) {
-    if (*qos == "shared_cores") {
-      req.qos = QosLevel::kSharedCores;
-    } else if (*qos == "dedicated_cores") {
-      req.qos = QosLevel::kDedicatedCores;
-    } else if (*qos == "reclaimed_cores") {
-      req.qos = QosLevel::kReclaimedCores;
-    } else if (*qos == "system_cores") {
-      req.qos = QosLevel::kSystemCores;
-    } else {
-      fail(kQosLevelAnnotation,
-           fmt::format("unknown QoS level \"{}\" (shared_cores, dedicated_cores, "
-                       "reclaimed_cores, system_cores)",
-                       *qos));
-    }
-  }
-  req.reclaimed = req.qos == QosLevel::kReclaimedCores;
-
-  bool exclusive = false;
-  if (const std::string* text = find_annotation(pod, kMemoryEnhancementAnnotation);
-      text && !text->empty()) {
-    auto first = text->find_first_not_of(" \t\r\n");
-    if (first == std::string::npos || (*text)[first] != '{')
-      fail(kMemoryEnhancementAnnotation,
-           fmt::format("expected a JSON object such as {{\"numa_binding\": \"true\"}}, got \"{}\"",
-                       *text));
-    std::string source =
-        fmt::format("{}: metadata.annotations.{}", who, kMemoryEnhancementAnnotation);
-    ParseLimits limits;
-    limits.max_depth = 8;
-    std::vector<Json> docs = detail::parse_documents(*text, source, limits);
-    const Json& obj = docs.front();
-    if (!obj.is_object()) fail(kMemoryEnhancementAnnotation, "expected a JSON object");
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-      // Katalyst unmarshals the annotation into map[string]string: any
-      // non-string value makes it drop the whole annotation silently.
-      if (!it.value().is_string())
-        fail(kMemoryEnhancementAnnotation,
-             fmt::format("\"{}\": expected a string (\"true\"), got {} (Katalyst would ignore the "
-                         "whole annotation)",
-                         it.key(), it.value().dump()));
-      const std::string& v = it.value().get_ref<const std::string&>();
-      if (it.key() == "numa_binding") req.numa_binding = v == "true";
-      if (it.key() == "numa_exclusive") exclusive = v == "true";
-    }
-  }
-  req.numa_exclusive = req.numa_binding && exclusive && req.qos == QosLevel::kDedicatedCores;
-
-  if (const std::string* text = find_annotation(pod, kNumaNumberAnnotation);
-      text && !text->empty()) {
-    int v = -1;
-    auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc() || p != text->data() + text->size() || v < 0 ||
-        static_cast<std::size_t>(v) > kMaxNumaZones)
-      fail(kNumaNumberAnnotation,
-           fmt::format("\"{}\" is not a NUMA count 0..{}", *text, kMaxNumaZones));
-    req.numa_number = v;
-  }
+  const KatalystQosLevel level = katalyst_qos_level(pod);
+  // Katalyst's default level is shared_cores (pkg/config/generic/qos.go).
+  req.qos = level == KatalystQosLevel::kNone ? KatalystQosLevel::kSharedCores : level;
+  req.reclaimed = req.qos == KatalystQosLevel::kReclaimedCores;
+  const KatalystMemoryEnhancement mem = katalyst_memory_enhancement(pod);
+  req.numa_binding = mem.numa_binding;
+  // Katalyst's IsPodNumaExclusive: binding, exclusive and dedicated_cores.
+  req.numa_exclusive =
+      mem.numa_binding && mem.numa_exclusive && req.qos == KatalystQosLevel::kDedicatedCores;
+  req.numa_number = mem.numa_number.value_or(0);
 
   bool has_rcpu = false, has_rmem = false;
   std::int64_t rcpu = 0, rmem = 0;

@@ -575,22 +575,31 @@ TEST_CASE("qos: Katalyst memory_enhancement flags") {
   CHECK(!q.memory.numa_number.has_value());
   CHECK(q.level == KatalystQosLevel::kDedicatedCores);
 
-  KatalystMemoryEnhancement m = katalyst_memory_enhancement(
-      make_pod({{me, R"({"numa_binding": "true", "numa_number": "2", "oom_priority": "150"})"}}));
+  // numa_number is its own annotation (Katalyst's AnnotationsGetNUMANumber);
+  // inside memory_enhancement it is just another ignored key.
+  const std::string nn = "katalyst.kubewharf.io/numa_number";
+  KatalystMemoryEnhancement m = katalyst_memory_enhancement(make_pod(
+      {{me, R"({"numa_binding": "true", "numa_number": "3", "oom_priority": "150"})"}, {nn, "2"}}));
   CHECK(m.numa_binding);
   CHECK(!m.numa_exclusive);
   CHECK(m.numa_number == std::optional<std::int32_t>(2));
   m = katalyst_memory_enhancement(
-      make_pod({{me, R"({"numa_binding": false, "numa_exclusive": "false", "numa_number": 4})"}}));
+      make_pod({{me, R"({"numa_binding": "false", "numa_exclusive": "false"})"}, {nn, "0"}}));
   CHECK(!m.numa_binding);
-  CHECK(m.numa_number == std::optional<std::int32_t>(4));
+  CHECK(m.numa_number == std::optional<std::int32_t>(0));
   m = katalyst_memory_enhancement(make_pod({{me, "{}"}}));
   CHECK(m.present);
   CHECK(!m.numa_binding);
+  CHECK(!m.numa_number.has_value());
+  // An empty annotation is not set.
+  m = katalyst_memory_enhancement(make_pod({{me, ""}, {nn, ""}}));
+  CHECK(!m.present);
+  CHECK(!m.numa_number.has_value());
 }
 
 TEST_CASE("qos: bad pod annotations and labels are errors naming the pod and the key") {
   const std::string me = "katalyst.kubewharf.io/memory_enhancement";
+  const std::string nn = "katalyst.kubewharf.io/numa_number";
   struct Case {
     StringMap annotations;
     StringMap labels;
@@ -645,12 +654,19 @@ TEST_CASE("qos: bad pod annotations and labels are errors naming the pod and the
        {},
        "memory_enhancement]: numa_binding: expected \"true\" or \"false\", got \"yes\""},
       {{{me, "{\"numa_exclusive\": 1}"}}, {}, "memory_enhancement]: numa_exclusive: expected"},
-      {{{me, "{\"numa_number\": \"0\"}"}},
+      {{{me, "{\"numa_binding\": true}"}},
        {},
-       "memory_enhancement]: numa_number: expected an integer 1..1024, got \"0\""},
-      {{{me, "{\"numa_number\": \"two\"}"}}, {}, "numa_number: expected an integer"},
-      {{{me, "{\"numa_number\": 2.5}"}}, {}, "numa_number: expected an integer"},
-      {{{me, "{\"numa_number\": 99999}"}}, {}, "numa_number: expected an integer"},
+       "memory_enhancement]: numa_binding: expected a string (\"true\"), got true"},
+      {{{me, "{\"oom_priority\": 150}"}},
+       {},
+       "memory_enhancement]: oom_priority: expected a string"},
+      {{{nn, "two"}},
+       {},
+       "Pod \"prod/web\": metadata.annotations[katalyst.kubewharf.io/numa_number]: \"two\" is "
+       "not a NUMA count 0..64"},
+      {{{nn, "-1"}}, {}, "numa_number]: \"-1\" is not a NUMA count"},
+      {{{nn, "2.5"}}, {}, "numa_number]: \"2.5\" is not a NUMA count"},
+      {{{nn, "65"}}, {}, "numa_number]: \"65\" is not a NUMA count"},
   };
   for (const auto& c : cases) {
     std::string err = pod_error(c.annotations, c.labels);

@@ -55,7 +55,7 @@ PodTopologyRequest request(std::int64_t milli_cpu, std::int64_t memory, bool bin
                            bool exclusive = false, std::int32_t numa_number = 0,
                            std::int64_t gpus = 0) {
   PodTopologyRequest r;
-  r.qos = QosLevel::kDedicatedCores;
+  r.qos = KatalystQosLevel::kDedicatedCores;
   r.milli_cpu = milli_cpu;
   r.memory = memory;
   r.numa_binding = binding;
@@ -469,7 +469,7 @@ TEST_CASE("topology pod request: annotations and requests") {
   SUBCASE("no annotations: shared_cores, no binding") {
     Pod p = make_pod("web", {{"cpu", "1500m"}, {"memory", "2Gi"}, {"nvidia.com/gpu", "2"}});
     PodTopologyRequest r = pod_topology_request(p);
-    CHECK(r.qos == QosLevel::kSharedCores);
+    CHECK(r.qos == KatalystQosLevel::kSharedCores);
     CHECK(!r.numa_binding);
     CHECK(!r.numa_exclusive);
     CHECK(r.numa_number == 0);
@@ -487,11 +487,22 @@ TEST_CASE("topology pod request: annotations and requests") {
                            {std::string(kNumaNumberAnnotation), "2"}},
                           {{"cpu", "48"}, {"memory", "128Gi"}});
     PodTopologyRequest r = pod_topology_request(p);
-    CHECK(r.qos == QosLevel::kDedicatedCores);
+    CHECK(r.qos == KatalystQosLevel::kDedicatedCores);
     CHECK(r.numa_binding);
     CHECK(r.numa_exclusive);
     CHECK(r.numa_number == 2);
     CHECK(r.milli_cpu == 48000);
+  }
+  SUBCASE("the QoS level may be a label; empty annotations are not set") {
+    Pod p = annotated_pod(
+        "l",
+        {{std::string(kMemoryEnhancementAnnotation), ""}, {std::string(kNumaNumberAnnotation), ""}},
+        {{"cpu", "1"}});
+    p.labels = {{std::string(kQosLevelAnnotation), "dedicated_cores"}};
+    PodTopologyRequest r = pod_topology_request(p);
+    CHECK(r.qos == KatalystQosLevel::kDedicatedCores);
+    CHECK(!r.numa_binding);
+    CHECK(r.numa_number == 0);
   }
   SUBCASE("numa_exclusive needs numa_binding and dedicated_cores") {
     Pod shared = annotated_pod("s",
@@ -538,23 +549,25 @@ TEST_CASE("topology pod request: annotations and requests") {
     const std::string mem(kMemoryEnhancementAnnotation);
     std::string e = error({{mem, R"({"numa_binding": "true",)"}});
     CHECK(contains(e,
-                   "Pod \"ml/p\": metadata.annotations.katalyst.kubewharf.io/memory_enhancement: "
+                   "Pod \"ml/p\": metadata.annotations[katalyst.kubewharf.io/memory_enhancement]: "
                    "malformed JSON"));
     e = error({{mem, "numa_binding=true"}});
     CHECK(contains(e,
-                   "Pod \"ml/p\": metadata.annotations.katalyst.kubewharf.io/memory_enhancement: "
+                   "Pod \"ml/p\": metadata.annotations[katalyst.kubewharf.io/memory_enhancement]: "
                    "expected a JSON object"));
     e = error({{mem, R"({"numa_binding": true})"}});
-    CHECK(contains(e, "\"numa_binding\": expected a string (\"true\"), got true"));
+    CHECK(contains(e, "memory_enhancement]: numa_binding: expected a string (\"true\"), got true"));
+    e = error({{mem, R"({"numa_binding": "yes"})"}});
+    CHECK(contains(e, "numa_binding: expected \"true\" or \"false\", got \"yes\""));
     e = error({{mem, R"(["numa_binding"])"}});
     CHECK(contains(e, "expected a JSON object"));
     e = error({{std::string(kQosLevelAnnotation), "gold"}});
     CHECK(contains(e,
-                   "Pod \"ml/p\": metadata.annotations.katalyst.kubewharf.io/qos_level: unknown "
+                   "Pod \"ml/p\": metadata.annotations[katalyst.kubewharf.io/qos_level]: unknown "
                    "QoS level \"gold\""));
     e = error({{std::string(kNumaNumberAnnotation), "two"}});
     CHECK(contains(e,
-                   "metadata.annotations.katalyst.kubewharf.io/numa_number: \"two\" is not a "
+                   "metadata.annotations[katalyst.kubewharf.io/numa_number]: \"two\" is not a "
                    "NUMA count 0..64"));
     CHECK(contains(error({{std::string(kNumaNumberAnnotation), "-1"}}), "numa_number"));
   }
@@ -674,7 +687,7 @@ TEST_CASE("topology alignment: GPUs count and prefer the chosen NUMA zone") {
 TEST_CASE("topology alignment: reclaimed pods, zone-less CNRs and unbound pods") {
   Cluster c = make_cluster();
   PodTopologyRequest r;
-  r.qos = QosLevel::kReclaimedCores;
+  r.qos = KatalystQosLevel::kReclaimedCores;
   r.reclaimed = true;
   r.milli_cpu = 36000;
   r.memory = 90 * kGi;
@@ -717,12 +730,12 @@ TEST_CASE("topology alignment score: NUMA, devices and PUE") {
   CHECK(topology_alignment_score(c.table, c.worker_a, request(8000, 16 * kGi, true)) == 90);
   // an unbound pod held by one zone: NUMA 1 (idle, NIC socket) before NUMA 2
   PodTopologyRequest one = request(20000, 40 * kGi);
-  one.qos = QosLevel::kSharedCores;
+  one.qos = KatalystQosLevel::kSharedCores;
   CHECK(fits_numa(c.table, c.worker_a, one).numa_mask == 0b0010);
   CHECK(topology_alignment_score(c.table, c.worker_a, one) == 90);
   // an unbound 50-core pod: ideal 3 zones, held by three: (5000 + 3000 + 1000) / 100
   PodTopologyRequest three = request(50000, kGi);
-  three.qos = QosLevel::kSharedCores;
+  three.qos = KatalystQosLevel::kSharedCores;
   CHECK(fits_numa(c.table, c.worker_a, three).numa_count == 3);
   CHECK(topology_alignment_score(c.table, c.worker_a, three) == 90);
   // a non-fitting pod scores 0
@@ -742,14 +755,14 @@ TEST_CASE("topology alignment score: NUMA, devices and PUE") {
         88);
   // an unbound 20-core pod needs both 16-core zones (11 + 16 free): ideal 2, used 2
   PodTopologyRequest wide = request(20000, kGi);
-  wide.qos = QosLevel::kSharedCores;
+  wide.qos = KatalystQosLevel::kSharedCores;
   NumaFit f = fits_numa(c.table, c.gpu_b, wide);
   CHECK(f.numa_count == 2);
   CHECK(f.ideal_numa_count == 2);
   CHECK(topology_alignment_score(c.table, c.gpu_b, wide) == 96);
   // 28 cores: ideal 2, but 27 are free: NUMA 0, device unknown (50)
   PodTopologyRequest over = request(28000, kGi);
-  over.qos = QosLevel::kSharedCores;
+  over.qos = KatalystQosLevel::kSharedCores;
   CHECK(fits_numa(c.table, c.gpu_b, over).numa_count == 0);
   CHECK(topology_alignment_score(c.table, c.gpu_b, over) == (0 + 1500 + 1640) / 100);
 
@@ -764,7 +777,7 @@ TEST_CASE("topology alignment score: NUMA, devices and PUE") {
   SnapshotPtr snap = ClusterState::build(objs);
   TopologyTable t = TopologyTable::build(*snap, std::vector<NodeTopology>{crowded});
   PodTopologyRequest eight = request(8000, kGi);
-  eight.qos = QosLevel::kSharedCores;
+  eight.qos = KatalystQosLevel::kSharedCores;
   f = fits_numa(t, 0, eight);
   CHECK(f.ideal_numa_count == 1);
   CHECK(f.numa_count == 2);

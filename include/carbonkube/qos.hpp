@@ -8,6 +8,7 @@
 // Cold path: strings and allocation are fine here; see docs/qos.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -144,6 +145,7 @@ inline constexpr std::string_view kSeedQosClassAnnotation = "katalyst.io/qos-cla
 inline constexpr std::string_view kKatalystQosLevelKey = "katalyst.kubewharf.io/qos_level";
 inline constexpr std::string_view kKatalystMemoryEnhancementKey =
     "katalyst.kubewharf.io/memory_enhancement";
+inline constexpr std::string_view kKatalystNumaNumberKey = "katalyst.kubewharf.io/numa_number";
 inline constexpr std::string_view kKoordinatorQosClassLabel = "koordinator.sh/qosClass";
 /// Node label and annotations written by the reconciler's controller.
 inline constexpr std::string_view kQosProfileLabel = "carbon-kube.io/qos-profile";
@@ -167,14 +169,28 @@ enum class KoordinatorQosClass : std::uint8_t { kNone, kLSE, kLSR, kLS, kBE, kSy
 std::string_view to_string(KoordinatorQosClass qos_class) noexcept;
 std::optional<KoordinatorQosClass> parse_koordinator_qos_class(std::string_view text) noexcept;
 
-/// katalyst.kubewharf.io/memory_enhancement, a JSON object of strings such as
-/// {"numa_binding":"true","numa_exclusive":"true"}. Other keys Katalyst
-/// defines (oom_priority, rss_overuse_threshold, ...) are ignored.
+/// NUMA zones per node that carbonkube handles (Katalyst rejects NUMA ids
+/// above 63: pkg/scheduler/plugins/noderesourcetopology maxNUMAId); also the
+/// largest katalyst.kubewharf.io/numa_number.
+inline constexpr std::size_t kMaxNumaZones = 64;
+
+/// A pod's Katalyst NUMA options, from two annotations:
+/// - katalyst.kubewharf.io/memory_enhancement, a JSON object of strings such
+///   as {"numa_binding":"true","numa_exclusive":"true"}. Katalyst reads it as
+///   map[string]string, so every value must be a string; numa_binding and
+///   numa_exclusive must be "true" or "false". Other keys (oom_priority,
+///   rss_overuse_threshold, ...) are ignored.
+/// - katalyst.kubewharf.io/numa_number, an integer 0..kMaxNumaZones.
+/// An empty annotation counts as absent.
 struct KatalystMemoryEnhancement {
-  bool present = false;  // the annotation was set
+  bool present = false;  // memory_enhancement was set
   bool numa_binding = false;
+  /// As written; Katalyst's IsPodNumaExclusive also needs numa_binding and
+  /// dedicated_cores (pod_topology_request applies that).
   bool numa_exclusive = false;
-  std::optional<std::int32_t> numa_number;  // "numa_number" when present, >= 1
+  /// katalyst.kubewharf.io/numa_number when set: the exact number of NUMA
+  /// zones to bind to (0: any).
+  std::optional<std::int32_t> numa_number;
 };
 
 /// Where a pod's profile came from, highest precedence first.
@@ -208,8 +224,10 @@ struct PodCarbonQos {
 KatalystQosLevel katalyst_qos_level(const Pod& pod);
 /// The label koordinator.sh/qosClass. Throws InvalidInput on an unknown value.
 KoordinatorQosClass koordinator_qos_class(const Pod& pod);
-/// Parses katalyst.kubewharf.io/memory_enhancement. Throws InvalidInput naming
-/// the pod, the annotation and the key on malformed JSON or values.
+/// Parses katalyst.kubewharf.io/memory_enhancement and
+/// katalyst.kubewharf.io/numa_number (see KatalystMemoryEnhancement). Throws
+/// InvalidInput naming the pod, the annotation and the key on malformed JSON,
+/// a non-string value, a flag other than "true"/"false" or a bad numa_number.
 KatalystMemoryEnhancement katalyst_memory_enhancement(const Pod& pod);
 
 /// The carbon QoS a pod asks for. Precedence: carbon-kube.io/qos-profile,

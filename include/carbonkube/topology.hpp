@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "carbonkube/kube.hpp"
+#include "carbonkube/qos.hpp"
 #include "carbonkube/snapshot.hpp"
 #include "carbonkube/version.hpp"
 
@@ -36,11 +37,12 @@ inline constexpr std::string_view kLegacyReclaimedMemory = "katalyst.kubewharf.i
 /// NIC bandwidth, as Katalyst's network plugin reports it in NIC zones.
 inline constexpr std::string_view kNetBandwidth = "resource.katalyst.kubewharf.io/net_bandwidth";
 
-/// Pod annotations (katalyst-api pkg/consts/qos.go).
-inline constexpr std::string_view kQosLevelAnnotation = "katalyst.kubewharf.io/qos_level";
-inline constexpr std::string_view kMemoryEnhancementAnnotation =
-    "katalyst.kubewharf.io/memory_enhancement";
-inline constexpr std::string_view kNumaNumberAnnotation = "katalyst.kubewharf.io/numa_number";
+/// Pod annotations (katalyst-api pkg/consts/qos.go): other names for the
+/// keys qos.hpp defines and parses (katalyst_qos_level(),
+/// katalyst_memory_enhancement()).
+inline constexpr std::string_view kQosLevelAnnotation = kKatalystQosLevelKey;
+inline constexpr std::string_view kMemoryEnhancementAnnotation = kKatalystMemoryEnhancementKey;
+inline constexpr std::string_view kNumaNumberAnnotation = kKatalystNumaNumberKey;
 
 /// carbonkube's own keys for a node's power zone and PUE: a CNR
 /// spec.nodeResourceProperties entry (propertyValues[0] / propertyQuantity),
@@ -51,9 +53,8 @@ inline constexpr std::string_view kPueKey = "carbon-kube.io/pue";
 inline constexpr double kMinPue = 1.0;
 inline constexpr double kMaxPue = 10.0;
 
-/// NUMA zones per node that carbonkube handles (Katalyst rejects NUMA ids
-/// above 63: pkg/scheduler/plugins/noderesourcetopology maxNUMAId).
-inline constexpr std::size_t kMaxNumaZones = 64;
+/// Sockets per node that carbonkube handles. (kMaxNumaZones, the NUMA zones
+/// per node, is in qos.hpp: it also bounds katalyst.kubewharf.io/numa_number.)
 inline constexpr std::size_t kMaxSockets = 64;
 
 // ---------------------------------------------------------------------------
@@ -250,12 +251,11 @@ class TopologyTable {
 // ---------------------------------------------------------------------------
 // A pod's topology request.
 
-/// Katalyst QoS level (annotation katalyst.kubewharf.io/qos_level; shared_cores when absent).
-enum class QosLevel : std::uint8_t { kSharedCores, kDedicatedCores, kReclaimedCores, kSystemCores };
-
 struct PodTopologyRequest {
-  QosLevel qos = QosLevel::kSharedCores;
-  /// memory_enhancement {"numa_binding": "true"}.
+  /// katalyst_qos_level(pod); shared_cores (Katalyst's default) when the pod
+  /// sets none, so never KatalystQosLevel::kNone.
+  KatalystQosLevel qos = KatalystQosLevel::kSharedCores;
+  /// memory_enhancement {"numa_binding": "true"} (katalyst_memory_enhancement).
   bool numa_binding = false;
   /// memory_enhancement {"numa_exclusive": "true"}, effective only with
   /// numa_binding on a dedicated_cores pod (as Katalyst's IsPodNumaExclusive).
@@ -269,9 +269,9 @@ struct PodTopologyRequest {
   bool reclaimed = false;
 };
 
-/// Reads `pod`'s Katalyst annotations and requests. Throws InvalidInput
-/// naming the pod and the annotation for malformed memory_enhancement JSON,
-/// a non-string enhancement value, an unknown qos_level or a bad numa_number.
+/// Reads `pod`'s Katalyst QoS level and NUMA options (katalyst_qos_level()
+/// and katalyst_memory_enhancement() in qos.hpp, with their errors) and its
+/// requests. Throws InvalidInput naming the pod and the annotation or label.
 PodTopologyRequest pod_topology_request(const Pod& pod);
 
 // ---------------------------------------------------------------------------

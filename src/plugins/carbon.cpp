@@ -8,6 +8,7 @@
 
 #include "carbonkube/conditions.hpp"
 #include "carbonkube/qos.hpp"
+#include "carbonkube/topology.hpp"
 #include "registry.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -150,8 +151,7 @@ int qos_class(int profile_index, int profile_count) {
 }
 
 bool is_reclaimed_resource(std::string_view name) {
-  return name == "resource.katalyst.kubewharf.io/reclaimed_millicpu" ||
-         name == "katalyst.kubewharf.io/reclaimed_millicpu";
+  return name == kReclaimedMilliCpu || name == kLegacyReclaimedMilliCpu;
 }
 
 class KatalystQoSFilter final : public Plugin {
@@ -229,27 +229,19 @@ class KatalystQoSScore final : public Plugin {
   }
 };
 
-void reject_unknown(const Json& args, const Where& where,
-                    std::initializer_list<std::string_view> known) {
-  if (!args.is_object()) return;
-  for (auto it = args.begin(); it != args.end(); ++it) {
-    bool ok = it.key() == "apiVersion" || it.key() == "kind";
-    for (auto k : known) ok = ok || it.key() == k;
-    if (!ok) (where / it.key()).fail("unknown field");
-  }
-}
-
 }  // namespace
 
 PluginPtr make_carbon_aware_filter(const Json& args, const Where& where) {
-  reject_unknown(args, where, {});
+  check_keys(args, where, {"apiVersion", "kind"});
   return std::make_unique<CarbonAwareFilter>();
 }
 
 PluginPtr make_carbon_aware_score(const Json& args, const Where& where) {
   auto p = std::make_unique<CarbonAwareScore>();
   if (args.is_null()) return p;
-  reject_unknown(args, where, {"carbonThreshold", "greenBonus", "dirtyPenalty", "useForecast"});
+  check_keys(
+      args, where,
+      {"apiVersion", "kind", "carbonThreshold", "greenBonus", "dirtyPenalty", "useForecast"});
   p->threshold = read_number(args, "carbonThreshold", where, p->threshold);
   p->green_bonus = read_number(args, "greenBonus", where, p->green_bonus);
   p->dirty_penalty = read_number(args, "dirtyPenalty", where, p->dirty_penalty);
@@ -263,17 +255,17 @@ PluginPtr make_carbon_aware_score(const Json& args, const Where& where) {
 }
 
 PluginPtr make_katalyst_qos_filter(const Json& args, const Where& where) {
-  reject_unknown(args, where, {});
+  check_keys(args, where, {"apiVersion", "kind"});
   return std::make_unique<KatalystQoSFilter>();
 }
 
 PluginPtr make_katalyst_qos_score(const Json& args, const Where& where) {
   auto p = std::make_unique<KatalystQoSScore>();
   if (args.is_null()) return p;
-  reject_unknown(args, where, {"qosWeights"});
+  check_keys(args, where, {"apiVersion", "kind", "qosWeights"});
   if (const Json* w = read_object(args, "qosWeights", where)) {
     Where ww = where / "qosWeights";
-    reject_unknown(*w, ww, {"guaranteed", "burstable", "besteffort"});
+    check_keys(*w, ww, {"guaranteed", "burstable", "besteffort"});
     p->weights[0] = read_int(*w, "guaranteed", ww, p->weights[0], 0, 100);
     p->weights[1] = read_int(*w, "burstable", ww, p->weights[1], 0, 100);
     p->weights[2] = read_int(*w, "besteffort", ww, p->weights[2], 0, 100);

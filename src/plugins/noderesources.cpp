@@ -421,17 +421,6 @@ std::vector<std::string> read_string_list(const Json& args, std::string_view key
   return out;
 }
 
-void reject_unknown_keys(const Json& args, const Where& where,
-                         std::initializer_list<std::string_view> known) {
-  if (!args.is_object()) return;
-  for (auto it = args.begin(); it != args.end(); ++it) {
-    if (it.key() == "apiVersion" || it.key() == "kind") continue;
-    bool ok = false;
-    for (auto k : known) ok = ok || it.key() == k;
-    if (!ok) (where / it.key()).fail("unknown field");
-  }
-}
-
 }  // namespace
 
 std::vector<WeightedResource> parse_weighted_resources(const Json& args, std::string_view key,
@@ -467,8 +456,9 @@ std::vector<WeightedResource> parse_weighted_resources(const Json& args, std::st
 PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
   auto p = std::make_unique<NodeResourcesFit>();
   if (args.is_null()) return p;
-  reject_unknown_keys(args, where,
-                      {"scoringStrategy", "ignoredResources", "ignoredResourceGroups"});
+  check_keys(
+      args, where,
+      {"apiVersion", "kind", "scoringStrategy", "ignoredResources", "ignoredResourceGroups"});
   p->ignored_resources = read_string_list(args, "ignoredResources", where);
   p->ignored_groups = read_string_list(args, "ignoredResourceGroups", where);
   for (std::size_t i = 0; i < p->ignored_groups.size(); ++i)
@@ -477,7 +467,7 @@ PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
   const Json* strat = read_object(args, "scoringStrategy", where);
   if (!strat) return p;
   Where sw = where / "scoringStrategy";
-  reject_unknown_keys(*strat, sw, {"type", "resources", "requestedToCapacityRatio"});
+  check_keys(*strat, sw, {"type", "resources", "requestedToCapacityRatio"});
   std::string type = read_string(*strat, "type", sw);
   if (type == "LeastAllocated") {
     p->strategy = Strategy::kLeastAllocated;
@@ -523,7 +513,7 @@ PluginPtr make_node_resources_fit(const Json& args, const Where& where) {
 PluginPtr make_balanced_allocation(const Json& args, const Where& where) {
   auto p = std::make_unique<BalancedAllocation>();
   if (args.is_null()) return p;
-  reject_unknown_keys(args, where, {"resources"});
+  check_keys(args, where, {"apiVersion", "kind", "resources"});
   p->resources = parse_weighted_resources(args, "resources", where, p->resources);
   for (std::size_t i = 0; i < p->resources.size(); ++i)
     if (p->resources[i].weight != 1)

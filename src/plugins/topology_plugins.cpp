@@ -59,19 +59,14 @@ class KatalystTopologyScore final : public Plugin {
 }  // namespace
 
 PluginPtr make_katalyst_topology_filter(const Json& args, const Where& where) {
-  if (args.is_object())
-    for (auto it = args.begin(); it != args.end(); ++it)
-      if (it.key() != "apiVersion" && it.key() != "kind") (where / it.key()).fail("unknown field");
+  check_keys(args, where, {"apiVersion", "kind"});
   return std::make_unique<KatalystTopologyFilter>();
 }
 
 PluginPtr make_katalyst_topology_score(const Json& args, const Where& where) {
   auto p = std::make_unique<KatalystTopologyScore>();
   if (args.is_null()) return p;
-  for (auto it = args.begin(); it != args.end(); ++it)
-    if (it.key() != "numaAware" && it.key() != "deviceAware" && it.key() != "powerAware" &&
-        it.key() != "apiVersion" && it.key() != "kind")
-      (where / it.key()).fail("unknown field");
+  check_keys(args, where, {"apiVersion", "kind", "numaAware", "deviceAware", "powerAware"});
   p->terms.numa = read_bool(args, "numaAware", where, true);
   p->terms.device = read_bool(args, "deviceAware", where, true);
   p->terms.power = read_bool(args, "powerAware", where, true);
