@@ -24,6 +24,9 @@ class KatalystTopologyFilter final : public Plugin {
     const TopologyTable* t = table_of(in);
     if (!t) return;
     const PodTopologyRequest req = pod_topology_request(*in.pod.pod);
+    // Without NUMA binding, GPUs or reclaimed resources a pod fits every
+    // node's topology: skip the NUMA search (the score still runs it).
+    if (!req.numa_binding && !req.reclaimed && req.gpus == 0) return;
     for (std::size_t k = 0; k < nodes.size(); ++k) {
       const NumaFit fit = fits_numa(*t, nodes[k], req);
       if (!fit.fits) reasons[k] = static_cast<std::uint32_t>(fit.reason);
