@@ -1,5 +1,9 @@
 #include "carbonkube/conditions.hpp"
 
+#include <fmt/format.h>
+
+#include "carbonkube/error.hpp"
+
 CARBONKUBE_NAMESPACE_BEGIN
 
 ClusterConditions ClusterConditions::build(const ClusterSnapshot& snapshot, const ZoneMap& zones,
@@ -22,8 +26,13 @@ ClusterConditions ClusterConditions::build(const ClusterSnapshot& snapshot, cons
     if (c.intensities.lookup(static_cast<ZoneIndex>(z), &g))
       c.zone_profile[z] = profiles.classify(g);
   }
-  for (const ZoneDecision& d : reconciled)
+  for (const ZoneDecision& d : reconciled) {
+    if (d.profile_index < -1 || d.profile_index >= profiles.size())
+      throw InvalidInput(
+          fmt::format("zone {}: reconciled profile index {} is not one of the {} profiles", d.zone,
+                      d.profile_index, profiles.size()));
     if (auto z = zones.find_zone(d.zone)) c.zone_profile[*z] = d.profile_index;
+  }
   return c;
 }
 

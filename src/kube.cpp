@@ -359,7 +359,12 @@ ResourceList pod_requests(const Pod& pod, RequestDefaults defaults) {
   out.reserve(total.size());
   for (const auto& [name, q] : total) {
     std::int64_t v = is_milli_resource(name) ? q.milli_value() : q.value();
-    out.push_back({name, std::min(v, kMaxQuantityBaseUnits)});
+    if (v > kMaxQuantityBaseUnits)
+      throw InvalidInput(
+          fmt::format("pod \"{}\": the effective {} request {} is larger than the limit of {} {}",
+                      pod.key(), name, format_quantity(q), kMaxQuantityBaseUnits,
+                      is_milli_resource(name) ? "millicores" : "units"));
+    out.push_back({name, v});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;

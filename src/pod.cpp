@@ -8,6 +8,7 @@ CompiledPod compile_pod(std::shared_ptr<const Pod> pod, const ClusterSnapshot& s
   const ResourceTable& table = snapshot.resources();
   out.requests.assign(table.size(), 0);
   out.nonzero_requests.assign(table.size(), 0);
+  out.resource_table_size = table.size();
   for (const auto& ra : pod_requests(*pod, RequestDefaults::kAsWritten)) {
     if (ra.amount > 0) out.requests_anything = true;
     ResourceId r = table.find(ra.name);

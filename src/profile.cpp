@@ -140,10 +140,13 @@ PluginSet merge_plugin_set(const std::vector<PluginEntry>& defaults, const Plugi
     for (const auto& d : defaults) {
       if (has_name(custom.disabled, d.name)) continue;
       PluginEntry e = d;
-      for (std::size_t i = 0; i < custom.enabled.size(); ++i)
+      // Only the last entry of a name replaces the default (as kube-scheduler's
+      // map does); an earlier duplicate is appended and rejected later.
+      for (std::size_t i = custom.enabled.size(); i-- > 0;)
         if (custom.enabled[i].name == d.name) {
           e = custom.enabled[i];
           replaced[i] = true;
+          break;
         }
       out.enabled.push_back(e);
     }
@@ -161,6 +164,10 @@ std::vector<std::string> expand_point(const PluginSet& point, const std::vector<
   for (const auto& e : point.enabled) {
     if (std::find(enabled.begin(), enabled.end(), e.name) != enabled.end())
       where.fail(fmt::format("plugin \"{}\" is enabled twice", e.name));
+    const auto* info = detail::find_plugin(e.name);
+    if (!info || !info->factory) continue;  // accepted, not run: listed as inactive
+    if (!implements(e.name))
+      where.fail(fmt::format("plugin \"{}\" does not extend this extension point", e.name));
     enabled.push_back(e.name);
   }
   if (has_name(point.disabled, "*")) return enabled;

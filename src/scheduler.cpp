@@ -6,6 +6,7 @@
 
 #include "carbonkube/conditions.hpp"
 #include "carbonkube/error.hpp"
+#include "carbonkube/topology.hpp"
 #include "plugins/resource_kernels.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -69,6 +70,14 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
   if (conditions && conditions->snapshot_generation != snapshot.generation())
     throw Error(ErrorKind::kInvalidInput,
                 "ClusterConditions were built for another snapshot generation; rebuild them");
+  if (conditions && conditions->topology &&
+      conditions->topology->snapshot_generation() != snapshot.generation())
+    throw Error(ErrorKind::kInvalidInput,
+                "the TopologyTable was built for another snapshot generation; rebuild it");
+  if (pod.resource_table_size != snapshot.resources().size())
+    throw Error(ErrorKind::kInvalidInput,
+                "pod " + pod.key +
+                    " was compiled against a snapshot with other resources; compile it again");
   const CycleInputs in{snapshot, pod, conditions};
   // With nothing to score, the first feasible node is as good as any.
   const std::uint32_t need =

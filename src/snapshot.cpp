@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <limits>
 #include <unordered_set>
@@ -72,6 +73,10 @@ T& mut(std::shared_ptr<T>& p) {
     p = std::make_shared<T>();
   } else if (p.use_count() > 1) {
     p = std::make_shared<T>(*p);
+  } else {
+    // Sole owner: the reader that dropped the last other reference must be
+    // done with it before we write (use_count() is a relaxed load).
+    std::atomic_thread_fence(std::memory_order_acquire);
   }
   return *p;
 }

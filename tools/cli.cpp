@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <optional>
 
@@ -181,8 +182,14 @@ SignalLoad load_signals(const std::string& path, const std::string& format, Inte
 }
 
 std::int64_t parse_at(const std::string& at) {
-  if (!at.empty() && std::all_of(at.begin(), at.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::stoll(at);
+  if (!at.empty() &&
+      std::all_of(at.begin(), at.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(at.data(), at.data() + at.size(), v);
+    if (ec != std::errc() || p != at.data() + at.size())
+      throw UsageError(fmt::format("--at: \"{}\" is out of range", at));
+    return v;
+  }
   std::int64_t t = 0;
   std::string error;
   if (!try_parse_timestamp(at, &t, &error)) throw UsageError(fmt::format("--at: {}", error));
@@ -198,10 +205,26 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
     for (auto& p : part.pods) objects.pods.push_back(std::move(p));
   }
   if (objects.nodes.empty()) throw InvalidInput("no Node objects in the input files");
-  Profile profile =
-      a.config.empty()
-          ? seed_profile()
-          : compile_profile(parse_scheduler_config(read_file(a.config), a.config), a.profile);
+  // Every profile of the configuration; a pod is scored by the one named by
+  // its spec.schedulerName, else by the first (or only by --profile).
+  std::vector<Scheduler> schedulers;
+  {
+    SchedulerConfig config = a.config.empty()
+                                 ? parse_scheduler_config(seed_profile_yaml(), "seed profile")
+                                 : parse_scheduler_config(read_file(a.config), a.config);
+    if (!a.profile.empty()) {
+      schedulers.emplace_back(compile_profile(config, a.profile));
+    } else {
+      for (const auto& pc : config.profiles)
+        schedulers.emplace_back(compile_profile(config, pc.scheduler_name));
+    }
+  }
+  auto scheduler_for = [&](const Pod& pod) -> const Scheduler& {
+    if (a.profile.empty())
+      for (const auto& s : schedulers)
+        if (s.profile().scheduler_name() == pod.scheduler_name) return s;
+    return schedulers.front();
+  };
   CarbonSignals signals;
   std::int64_t newest = 0;
   for (const auto& path : a.signal_files) {
@@ -215,13 +238,15 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   }
   std::optional<ZoneMap> zones;
   if (!a.zones.empty()) zones = ZoneMap::parse(read_file(a.zones), a.zones);
+  if (!a.signal_files.empty() && a.at.empty() && newest == 0)
+    throw InvalidInput(
+        "the --signals files hold no data points; nothing to score with (give --at to say when)");
   const std::int64_t at = a.at.empty() ? newest : parse_at(a.at);
   std::vector<NodeTopology> topologies;
   for (const auto& path : a.cnr_files) {
     TopologyObjects t = parse_topologies(read_file(path), path);
     for (auto& n : t.nodes) topologies.push_back(std::move(n));
   }
-  Scheduler scheduler(std::move(profile));
 
   ClusterState state;
   std::map<std::string, int> seen;
@@ -243,7 +268,7 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   SnapshotPtr snap = state.publish();
 
   nlohmann::ordered_json doc;
-  const Profile& prof = scheduler.profile();
+  const Profile& prof = schedulers.front().profile();
   nlohmann::ordered_json pj;
   pj["schedulerName"] = prof.scheduler_name();
   pj["percentageOfNodesToScore"] = prof.percentage_of_nodes_to_score();
@@ -291,13 +316,28 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
       err << "carbonkube: warning: CustomNodeResource \"" << name << "\" names no node\n";
 
   ScoringContext ctx(a.seed);
+  int failed_pods = 0;
   for (const Pod* p : pending) {
-    CompiledPod cp = compile_pod(*p, *snap);
+    const Scheduler& scheduler = scheduler_for(*p);
     const ClusterConditions* cond = conditions ? &*conditions : nullptr;
-    CycleResult r = scheduler.schedule(*snap, cp, ctx, cond);
-    Explanation ex = explain(scheduler, *snap, cp, ctx, r, cond);
+    CompiledPod cp;
+    CycleResult r;
+    Explanation ex;
+    try {
+      cp = compile_pod(*p, *snap);
+      r = scheduler.schedule(*snap, cp, ctx, cond);
+      ex = explain(scheduler, *snap, cp, ctx, r, cond);
+    } catch (const InvalidInput& e) {
+      // A bad pod (e.g. a malformed carbon annotation) is reported and
+      // skipped; the others are still scored, and the exit code is 2.
+      ++failed_pods;
+      err << "carbonkube: error: " << e.what() << "\n";
+      doc["results"].push_back({{"pod", p->key()}, {"selected", nullptr}, {"error", e.what()}});
+      continue;
+    }
     nlohmann::ordered_json res;
     res["pod"] = ex.pod;
+    res["profile"] = scheduler.profile().scheduler_name();
     res["selected"] =
         ex.selected ? nlohmann::ordered_json(*ex.selected) : nlohmann::ordered_json(nullptr);
     res["feasibleNodes"] = r.feasible;
@@ -316,7 +356,7 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
       res["nodes"].push_back(nj);
     }
     doc["results"].push_back(res);
-    if (a.explain) print_table(err, ex, prof);
+    if (a.explain) print_table(err, ex, scheduler.profile());
     if (r.selected) {
       state.assume_pod(*p, snap->node_name(*r.selected));
       snap = state.publish();
@@ -324,7 +364,7 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
     }
   }
   out << doc.dump(2) << "\n";
-  return 0;
+  return failed_pods > 0 ? 2 : 0;
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ struct CompiledPod {
   std::vector<std::string> unknown_resources;
   /// True when any request as written is > 0 (kube-scheduler's fitsRequest early-out).
   bool requests_anything = false;
+  /// The snapshot resource table's size when compiled: scheduling against a
+  /// snapshot whose table differs is refused (ids would not match).
+  std::size_t resource_table_size = 0;
 
   std::int64_t request(ResourceId r) const { return r < requests.size() ? requests[r] : 0; }
   std::int64_t nonzero_request(ResourceId r) const {
@@ -34,7 +37,8 @@ struct CompiledPod {
 };
 
 /// Compiles `pod` for scoring against `snapshot`. Valid for any later snapshot
-/// whose resource table has the same size (resources are only ever added).
+/// of the same ClusterState whose resource table has the same size
+/// (resources are only ever added); Scheduler::schedule refuses others.
 CompiledPod compile_pod(std::shared_ptr<const Pod> pod, const ClusterSnapshot& snapshot);
 inline CompiledPod compile_pod(const Pod& pod, const ClusterSnapshot& snapshot) {
   return compile_pod(std::make_shared<const Pod>(pod), snapshot);

@@ -5,8 +5,10 @@
 // under a seed.
 //
 // A Scheduler is immutable and shared by any number of threads. Each thread
-// owns a ScoringContext: its scratch memory (grown once, then reused, so a
-// cycle allocates nothing), its random state and the rotating start index.
+// owns a ScoringContext: its scratch memory (grown once, then reused), its
+// random state and the rotating start index. The cycle itself and the
+// resource plugins allocate nothing; plugins that compile pod terms
+// (tolerations, affinity, carbon annotations) do so once per cycle.
 #pragma once
 
 #include <cstdint>
@@ -75,9 +77,10 @@ class Scheduler {
   explicit Scheduler(Profile profile) : profile_(std::move(profile)) {}
   const Profile& profile() const { return profile_; }
 
-  /// Runs one cycle. Allocates only when `ctx` must grow for a larger
-  /// snapshot. `conditions` (carbon, topology) must describe this snapshot;
-  /// null makes the cycle carbon-neutral.
+  /// Runs one cycle. `conditions` (carbon, topology) must describe this
+  /// snapshot, and `pod` must be compiled against it (else Error); null
+  /// conditions make the cycle carbon-neutral. Throws InvalidInput for a pod
+  /// whose carbon or Katalyst annotations are malformed.
   CycleResult schedule(const ClusterSnapshot& snapshot, const CompiledPod& pod, ScoringContext& ctx,
                        const ClusterConditions* conditions = nullptr) const;
 

@@ -118,6 +118,7 @@ class CarbonAwareScore final : public Plugin {
       if (!runtime.empty()) {
         try {
           window = static_cast<std::int64_t>(parse_go_duration(runtime));
+          if (window <= 0) throw InvalidInput("must be at least 1s");
         } catch (const InvalidInput& e) {
           throw InvalidInput(fmt::format("pod {}: annotation {}: {}", in.pod.key,
                                          kExpectedRuntimeAnnotation, e.what()));

@@ -130,7 +130,12 @@ class NodeResourcesFit final : public Plugin {
   std::vector<std::string> ignored_resources;
   std::vector<std::string> ignored_groups;
 
+  // fitsRequest ignores only extended resources (a domain prefix that is not
+  // kubernetes.io/), never hugepages or native resources.
   bool ignored(std::string_view resource) const {
+    const bool extended = resource.find('/') != std::string_view::npos &&
+                          resource.find("kubernetes.io/") == std::string_view::npos;
+    if (!extended) return false;
     for (const auto& r : ignored_resources)
       if (r == resource) return true;
     auto slash = resource.find('/');
