@@ -75,8 +75,11 @@ T& mut(std::shared_ptr<T>& p) {
     p = std::make_shared<T>(*p);
   } else {
     // Sole owner: the reader that dropped the last other reference must be
-    // done with it before we write (use_count() is a relaxed load).
+    // done with it before we write (use_count() is a relaxed load). TSan
+    // cannot model fences (GCC refuses them under -fsanitize=thread).
+#if !defined(__SANITIZE_THREAD__)
     std::atomic_thread_fence(std::memory_order_acquire);
+#endif
   }
   return *p;
 }
