@@ -5,7 +5,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libfmt-dev libyaml-cpp-dev
-          nlohmann-json3-dev libbenchmark-dev doctest-dev clang-format)
+          nlohmann-json3-dev libbenchmark-dev doctest-dev clang-format
+          abigail-tools)
 
 missing=()
 for p in "${packages[@]}"; do

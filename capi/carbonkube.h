@@ -1,0 +1,509 @@
+/* carbonkube.h: the stable C ABI of carbonkube, for hosts that are not C++
+ * (Go through cgo, Rust, C). It covers what a scheduler, an extender or a
+ * QoS controller needs: an engine compiled from a KubeSchedulerConfiguration
+ * and carbon profiles, a cluster kept current from Kubernetes objects (JSON
+ * or YAML bytes, or plain arrays), carbon signals, immutable snapshots,
+ * scoring one pod or a batch of pods into caller buffers, the reasons behind
+ * a result, and the zone QoS reconciler.
+ *
+ * Conventions (docs/c-api.md has the whole story):
+ * - Everything is prefixed ck_ / CK_. Handles are opaque; each has a create
+ *   and a free function, and every free accepts NULL.
+ * - Functions return ck_status. On an error the outputs are untouched and
+ *   ck_last_error() returns a message naming what is wrong (thread-local,
+ *   never NULL, owned by the library, valid until the thread's next call).
+ * - Output parameters come first and are named out*.
+ * - Options structs begin with `size_t struct_size`; initialise them with
+ *   their CK_..._INIT macro so that fields appended in later versions keep
+ *   their defaults for callers compiled against this header.
+ * - Batch calls take pointer + length and write into caller memory whose
+ *   required size is documented; a buffer that is too small gives
+ *   CK_ERROR_BUFFER_TOO_SMALL and nothing is written.
+ * - Strings passed in are (pointer, length) and need not be NUL-terminated,
+ *   except where a parameter is documented as a C string. Strings returned
+ *   are NUL-terminated and owned by the handle they come from.
+ * - No function calls back into the caller; none keeps a pointer to caller
+ *   memory after it returns.
+ *
+ * Stability: functions and types are only ever added. Existing struct fields
+ * keep their offsets; enum values are pinned. tests/abi/ guards this. */
+#ifndef CARBONKUBE_H
+#define CARBONKUBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(CK_BUILDING_LIBRARY)
+#define CK_API __declspec(dllexport)
+#else
+#define CK_API __declspec(dllimport)
+#endif
+#else
+#define CK_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Version */
+
+#define CK_VERSION_MAJOR 0
+#define CK_VERSION_MINOR 1
+#define CK_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define CK_VERSION_NUMBER (CK_VERSION_MAJOR * 10000 + CK_VERSION_MINOR * 100 + CK_VERSION_PATCH)
+
+/* The version of the library linked at run time; compare with
+ * CK_VERSION_NUMBER to detect a header/library mismatch. */
+CK_API uint32_t ck_version_number(void);
+/* "0.1.0". Static storage. */
+CK_API const char* ck_version_string(void);
+
+/* ------------------------------------------------------------------------
+ * Status and errors */
+
+typedef enum ck_status {
+  CK_OK = 0,
+  CK_ERROR_INVALID_ARGUMENT = 1, /* NULL where a value is required, bad enum, bad struct_size */
+  CK_ERROR_INVALID_INPUT = 2,    /* malformed YAML/JSON or a bad value in it */
+  CK_ERROR_LIMIT_EXCEEDED = 3,   /* input larger than a limit */
+  CK_ERROR_NOT_FOUND = 4,        /* unknown node, pod, profile or zone */
+  CK_ERROR_BUFFER_TOO_SMALL = 5, /* a caller buffer is smaller than documented */
+  CK_ERROR_MISMATCH = 6,         /* handles that do not belong together */
+  CK_ERROR_OUT_OF_MEMORY = 7,
+  CK_ERROR_INTERNAL = 8 /* a bug in carbonkube: please report it */
+} ck_status;
+
+/* The message of the last error on the calling thread ("" after a success).
+ * Never NULL; owned by the library; valid until this thread's next ck_ call. */
+CK_API const char* ck_last_error(void);
+/* "CK_OK", "CK_ERROR_INVALID_INPUT", ...; "CK_UNKNOWN_STATUS" for others. */
+CK_API const char* ck_status_name(ck_status status);
+
+/* ------------------------------------------------------------------------
+ * Engine: scheduling profiles, carbon QoS profiles, zone map, signal policy.
+ * Ownership: created by ck_engine_create, freed by ck_engine_free.
+ * Thread safety: immutable; any number of threads may use one engine. */
+
+typedef struct ck_engine ck_engine;
+
+typedef struct ck_engine_options {
+  size_t struct_size; /* sizeof(ck_engine_options) */
+  /* KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1 or v1beta3),
+   * YAML or JSON. NULL: the seed's katalyst-carbon-scheduler profile. A
+   * configuration without profiles gives kube-scheduler's default profile. */
+  const char* scheduler_config;
+  size_t scheduler_config_len;
+  /* Carbon QoS profiles: a CarbonProfile object (carbon-kube.io/v1alpha1) or
+   * Helm values with katalyst.qosProfiles. NULL: the seed's three profiles. */
+  const char* qos_profiles;
+  size_t qos_profiles_len;
+  /* The ZoneMap from node labels to grid zones (docs/carbon-scoring.md).
+   * NULL: no zones, scoring is carbon-neutral. */
+  const char* zone_map;
+  size_t zone_map_len;
+  /* Signal policy: older data is stale (default 7200 s); values above
+   * max_g_per_kwh are rejected as implausible (default 2500). 0 keeps the
+   * default. */
+  int64_t max_signal_age_seconds;
+  double max_g_per_kwh;
+} ck_engine_options;
+
+#define CK_ENGINE_OPTIONS_INIT \
+  { sizeof(ck_engine_options), NULL, 0, NULL, 0, NULL, 0, 0, 0.0 }
+
+/* Compiles an engine. Errors name the document and field at fault. */
+CK_API ck_status ck_engine_create(ck_engine** out, const ck_engine_options* options);
+CK_API void ck_engine_free(ck_engine* engine);
+
+/* Scheduling profiles, in configuration order. */
+CK_API size_t ck_engine_profile_count(const ck_engine* engine);
+/* The schedulerName of profile `profile`, or NULL when out of range. */
+CK_API const char* ck_engine_profile_name(const ck_engine* engine, size_t profile);
+CK_API ck_status ck_engine_find_profile(size_t* out, const ck_engine* engine,
+                                        const char* scheduler_name, size_t scheduler_name_len);
+/* Score plugins of a profile: their number (the width of per-plugin score
+ * buffers), their names and weights. NULL / 0 when out of range. */
+CK_API size_t ck_engine_score_plugin_count(const ck_engine* engine, size_t profile);
+CK_API const char* ck_engine_score_plugin_name(const ck_engine* engine, size_t profile,
+                                               size_t plugin);
+CK_API int64_t ck_engine_score_plugin_weight(const ck_engine* engine, size_t profile,
+                                             size_t plugin);
+/* Filter plugins of a profile, as ck_node_result::failed_filter indexes them. */
+CK_API size_t ck_engine_filter_plugin_count(const ck_engine* engine, size_t profile);
+CK_API const char* ck_engine_filter_plugin_name(const ck_engine* engine, size_t profile,
+                                                size_t plugin);
+/* Carbon QoS profiles, greenest first. */
+CK_API size_t ck_engine_qos_profile_count(const ck_engine* engine);
+CK_API const char* ck_engine_qos_profile_name(const ck_engine* engine, size_t qos_profile);
+CK_API double ck_engine_qos_profile_threshold(const ck_engine* engine, size_t qos_profile);
+/* Grid zones of the zone map, in index order. */
+CK_API size_t ck_engine_zone_count(const ck_engine* engine);
+CK_API const char* ck_engine_zone_name(const ck_engine* engine, size_t zone);
+
+/* ------------------------------------------------------------------------
+ * Carbon signals: per grid zone intensity series, each of one kind.
+ * Ownership: ck_signals_create / ck_signals_free.
+ * Thread safety: one thread at a time may add; snapshots published from it
+ * keep their own copy-on-write view, so scoring never races with adding. */
+
+typedef struct ck_signals ck_signals;
+
+typedef enum ck_signal_format {
+  CK_SIGNALS_ELECTRICITYMAPS_CSV = 0,  /* data-portal CSV */
+  CK_SIGNALS_ELECTRICITYMAPS_JSON = 1, /* API v3 latest / history / forecast */
+  CK_SIGNALS_WATTTIME_JSON = 2,        /* v3 forecast / historical */
+  CK_SIGNALS_UK_CARBON_INTENSITY_JSON = 3,
+  CK_SIGNALS_CARBON_AWARE_SDK_JSON = 4
+} ck_signal_format;
+
+typedef enum ck_intensity_kind {
+  CK_KIND_AVERAGE_DIRECT = 0,
+  CK_KIND_AVERAGE_LIFECYCLE = 1,
+  CK_KIND_MARGINAL_DIRECT = 2,
+  CK_KIND_MARGINAL_LIFECYCLE = 3
+} ck_intensity_kind;
+
+typedef struct ck_signal_point {
+  int64_t unix_seconds;
+  double g_per_kwh;
+  int32_t estimated; /* 0 or 1 */
+} ck_signal_point;
+
+CK_API ck_status ck_signals_create(ck_signals** out);
+CK_API void ck_signals_free(ck_signals* signals);
+/* Parses `text` in `format` and merges its series (later points replace
+ * earlier ones with the same time). `source` (a C string, may be NULL) names
+ * the input in messages. For the CSV, `kind` picks the column (direct or
+ * lifecycle, average basis); for the Carbon Aware SDK it is the data's kind;
+ * other formats state their kind and `kind` must be -1 or match it.
+ * *out_skipped (may be NULL) counts the points without a value. On an error
+ * nothing is added. */
+CK_API ck_status ck_signals_load(size_t* out_skipped, ck_signals* signals, ck_signal_format format,
+                                 const char* text, size_t text_len, const char* source,
+                                 int32_t kind);
+/* Adds history points of one zone from plain arrays (sorted or not). Every
+ * value must be finite and >= 0. */
+CK_API ck_status ck_signals_add_points(ck_signals* signals, const char* zone, size_t zone_len,
+                                       ck_intensity_kind kind, const ck_signal_point* points,
+                                       size_t count);
+CK_API size_t ck_signals_zone_count(const ck_signals* signals);
+/* The newest history point's time over all zones; 0 without points. */
+CK_API int64_t ck_signals_newest_time(const ck_signals* signals);
+
+typedef enum ck_reading_status {
+  CK_READING_OK = 0,
+  CK_READING_MISSING_ZONE = 1,
+  CK_READING_NO_DATA = 2,
+  CK_READING_STALE = 3,
+  CK_READING_FUTURE = 4,
+  CK_READING_NOT_FINITE = 5,
+  CK_READING_NEGATIVE = 6,
+  CK_READING_BELOW_MIN = 7,
+  CK_READING_ABOVE_MAX = 8,
+  CK_READING_WRONG_KIND = 9,
+  CK_READING_ESTIMATED_REJECTED = 10,
+  CK_READING_INCOMPLETE_WINDOW = 11
+} ck_reading_status;
+
+typedef struct ck_zone_reading {
+  int32_t usable;        /* 1: g_per_kwh can be scheduled on */
+  int32_t status;        /* ck_reading_status */
+  double g_per_kwh;      /* NaN when not usable */
+  int64_t age_seconds;   /* at minus the point's time */
+  int32_t estimated;     /* 0 or 1 */
+  int32_t from_forecast; /* 0 or 1 */
+  int32_t kind;          /* ck_intensity_kind */
+} ck_zone_reading;
+
+/* The engine's policy applied to `zone` at unix time `at`. A zone without
+ * data is not an error: the reading says CK_READING_MISSING_ZONE. */
+CK_API ck_status ck_signals_evaluate(ck_zone_reading* out, const ck_signals* signals,
+                                     const ck_engine* engine, const char* zone, size_t zone_len,
+                                     int64_t at);
+
+/* ------------------------------------------------------------------------
+ * Cluster: the single-writer state that Node, Pod and CustomNodeResource
+ * events update, and from which immutable snapshots are published.
+ * Ownership: ck_cluster_create / ck_cluster_free.
+ * Thread safety: one thread at a time; snapshots it published are independent. */
+
+typedef struct ck_cluster ck_cluster;
+
+CK_API ck_status ck_cluster_create(ck_cluster** out);
+CK_API void ck_cluster_free(ck_cluster* cluster);
+
+typedef struct ck_apply_counts {
+  size_t nodes;    /* Node objects upserted */
+  size_t pods;     /* Pod objects upserted (pending ones are not usage) */
+  size_t topology; /* CustomNodeResource objects upserted */
+  size_t skipped;  /* objects of other kinds */
+} ck_apply_counts;
+
+/* Upserts every Node, Pod and CustomNodeResource in `text`: JSON or YAML as
+ * `kubectl get -o json|yaml` prints (a single object, a List, or a stream of
+ * documents). `source` (C string, may be NULL) names it in messages.
+ * `out` may be NULL. Atomic: on an error nothing is applied. */
+CK_API ck_status ck_cluster_apply(ck_apply_counts* out, ck_cluster* cluster, const char* text,
+                                  size_t text_len, const char* source);
+/* Removes a node by name, or a pod by "namespace/name"; CK_ERROR_NOT_FOUND
+ * when absent. A removed node's pods stay registered and count again if it
+ * returns. */
+CK_API ck_status ck_cluster_remove_node(ck_cluster* cluster, const char* name, size_t name_len);
+CK_API ck_status ck_cluster_remove_pod(ck_cluster* cluster, const char* key, size_t key_len);
+
+/* Nodes from plain arrays: node i is names[i] with labels[i] (a C string of
+ * comma-separated key=value pairs, or NULL) and, for each resource r,
+ * allocatable[r][i] in base units (cpu in millicores, memory in bytes).
+ * Upserts like ck_cluster_apply. */
+typedef struct ck_node_arrays {
+  size_t struct_size; /* sizeof(ck_node_arrays) */
+  size_t count;
+  const char* const* names;          /* count C strings */
+  const char* const* labels;         /* count C strings or NULL */
+  size_t resource_count;             /* resources per node */
+  const char* const* resource_names; /* "cpu", "memory", "pods", "nvidia.com/gpu", ... */
+  const int64_t* const* allocatable; /* resource_count arrays of count values */
+} ck_node_arrays;
+#define CK_NODE_ARRAYS_INIT \
+  { sizeof(ck_node_arrays), 0, NULL, NULL, 0, NULL, NULL }
+
+/* Pods from plain arrays: pod i is namespaces[i]/names[i] with one container
+ * requesting requests[r][i] of each resource (base units), bound to
+ * node_names[i] (a C string; NULL or "" for a pending pod). */
+typedef struct ck_pod_arrays {
+  size_t struct_size; /* sizeof(ck_pod_arrays) */
+  size_t count;
+  const char* const* namespaces; /* count C strings, or NULL for "default" */
+  const char* const* names;      /* count C strings */
+  const char* const* node_names; /* count C strings or NULL */
+  size_t resource_count;
+  const char* const* resource_names;
+  const int64_t* const* requests; /* resource_count arrays of count values */
+} ck_pod_arrays;
+#define CK_POD_ARRAYS_INIT \
+  { sizeof(ck_pod_arrays), 0, NULL, NULL, NULL, 0, NULL, NULL }
+
+CK_API ck_status ck_cluster_apply_node_arrays(ck_cluster* cluster, const ck_node_arrays* nodes);
+CK_API ck_status ck_cluster_apply_pod_arrays(ck_cluster* cluster, const ck_pod_arrays* pods);
+
+CK_API size_t ck_cluster_node_count(const ck_cluster* cluster);
+CK_API size_t ck_cluster_pod_count(const ck_cluster* cluster);
+
+/* ------------------------------------------------------------------------
+ * Snapshot: an immutable picture of the cluster plus the carbon and topology
+ * conditions at one time, compiled for one engine.
+ * Ownership: ck_snapshot_publish / ck_snapshot_free. Independent of the
+ * cluster, signals and engine handles afterwards: any of them may be changed
+ * or freed (the snapshot keeps what it needs alive).
+ * Thread safety: immutable; any number of threads may score against it. */
+
+typedef struct ck_snapshot ck_snapshot;
+
+typedef struct ck_snapshot_options {
+  size_t struct_size; /* sizeof(ck_snapshot_options) */
+  /* Carbon signals to evaluate (NULL: carbon-neutral). */
+  const ck_signals* signals;
+  /* Unix time the intensities are for; 0: the signals' newest point. */
+  int64_t at;
+} ck_snapshot_options;
+#define CK_SNAPSHOT_OPTIONS_INIT \
+  { sizeof(ck_snapshot_options), NULL, 0 }
+
+/* Publishes the cluster's current state. Unchanged columns are shared with
+ * earlier snapshots (copy-on-write), so this is cheap after a small update.
+ * Fails with CK_ERROR_NOT_FOUND when the zone map's unknownZone is error and
+ * a node has no zone. */
+CK_API ck_status ck_snapshot_publish(ck_snapshot** out, ck_cluster* cluster,
+                                     const ck_engine* engine, const ck_snapshot_options* options);
+CK_API void ck_snapshot_free(ck_snapshot* snapshot);
+CK_API size_t ck_snapshot_node_count(const ck_snapshot* snapshot);
+/* Node i's name (NULL when out of range); owned by the snapshot. */
+CK_API const char* ck_snapshot_node_name(const ck_snapshot* snapshot, size_t node);
+CK_API ck_status ck_snapshot_find_node(size_t* out, const ck_snapshot* snapshot, const char* name,
+                                       size_t name_len);
+/* Node i's grid zone index in the engine's zone map, -1 for none. */
+CK_API int32_t ck_snapshot_node_zone(const ck_snapshot* snapshot, size_t node);
+/* The reading of zone `zone` (an engine zone index) in this snapshot. */
+CK_API ck_status ck_snapshot_zone_reading(ck_zone_reading* out, const ck_snapshot* snapshot,
+                                          size_t zone);
+/* The unix time the snapshot's intensities are for. */
+CK_API int64_t ck_snapshot_time(const ck_snapshot* snapshot);
+
+/* ------------------------------------------------------------------------
+ * Pod: a Pod object parsed and compiled against a snapshot, to score many
+ * times. Valid for later snapshots of the same cluster as long as no new
+ * resource name appeared (else scoring gives CK_ERROR_MISMATCH: recompile).
+ * Ownership: ck_pod_create / ck_pod_free.
+ * Thread safety: immutable; any number of threads may score it. */
+
+typedef struct ck_pod ck_pod;
+
+/* Parses exactly one Pod (JSON or YAML) and compiles it. */
+CK_API ck_status ck_pod_create(ck_pod** out, const ck_snapshot* snapshot, const char* text,
+                               size_t text_len);
+CK_API void ck_pod_free(ck_pod* pod);
+/* "namespace/name"; owned by the pod. */
+CK_API const char* ck_pod_key(const ck_pod* pod);
+
+/* ------------------------------------------------------------------------
+ * Scoring context: one thread's scratch memory, random state (ties are broken
+ * uniformly at random under the seed) and rotating start node, as
+ * kube-scheduler keeps between cycles. Also holds the last cycle's results
+ * for ck_context_explain.
+ * Ownership: ck_context_create / ck_context_free.
+ * Thread safety: one thread at a time; give each scoring thread its own. */
+
+typedef struct ck_context ck_context;
+
+CK_API ck_status ck_context_create(ck_context** out, uint64_t seed);
+CK_API void ck_context_free(ck_context* context);
+
+/* A pod's result. */
+typedef struct ck_pod_result {
+  int64_t selected;   /* node index, or -1: no feasible node */
+  int64_t total;      /* the selected node's weighted total score */
+  uint32_t feasible;  /* feasible nodes found (and scored) */
+  uint32_t processed; /* nodes the filters examined */
+  int32_t status;     /* ck_status of this pod (batch: a bad pod does not stop the others) */
+  uint32_t profile;   /* the profile that scored it */
+} ck_pod_result;
+
+typedef enum ck_node_state {
+  CK_NODE_NOT_EVALUATED = 0, /* percentageOfNodesToScore was reached first */
+  CK_NODE_FEASIBLE = 1,
+  CK_NODE_INFEASIBLE = 2
+} ck_node_state;
+
+/* One node's outcome for one pod. */
+typedef struct ck_node_result {
+  int64_t total;         /* weighted total; 0 unless feasible */
+  int32_t state;         /* ck_node_state */
+  int32_t failed_filter; /* filter plugin index when infeasible, else -1 */
+  uint32_t reasons;      /* the failed filter's reason bits (ck_context_explain spells them) */
+  uint32_t reserved;
+} ck_node_result;
+
+/* Which profile scores a pod. */
+#define CK_PROFILE_BY_SCHEDULER_NAME SIZE_MAX
+
+typedef struct ck_score_options {
+  size_t struct_size; /* sizeof(ck_score_options) */
+  /* Profile index, or CK_PROFILE_BY_SCHEDULER_NAME (the default): the profile
+   * named by the pod's spec.schedulerName, else the first. */
+  size_t profile;
+} ck_score_options;
+#define CK_SCORE_OPTIONS_INIT \
+  { sizeof(ck_score_options), CK_PROFILE_BY_SCHEDULER_NAME }
+
+/* Scores one pod: Filter, Score, NormalizeScore, weighted sum, selection.
+ * out_nodes (may be NULL) receives one ck_node_result per snapshot node:
+ * nodes_len must be >= ck_snapshot_node_count. out_scores (may be NULL)
+ * receives the per-plugin scores, node-major: out_scores[node *
+ * plugins + p] with plugins = ck_engine_score_plugin_count(profile); it must
+ * hold node_count * plugins values (scores_len); entries of nodes that are not
+ * feasible are 0. options may be NULL. A malformed carbon or Katalyst
+ * annotation on the pod is CK_ERROR_INVALID_INPUT. */
+CK_API ck_status ck_score_pod(ck_pod_result* out, ck_node_result* out_nodes, size_t nodes_len,
+                              int64_t* out_scores, size_t scores_len, const ck_engine* engine,
+                              const ck_snapshot* snapshot, const ck_pod* pod, ck_context* context,
+                              const ck_score_options* options);
+
+/* Scores `count` pods independently against the same snapshot (nothing is
+ * assumed bound between them: bind the chosen pod, publish, score again for
+ * kube-scheduler's one-at-a-time queue). out receives one ck_pod_result per
+ * pod (out_len >= count). out_totals (may be NULL) receives each pod's
+ * weighted totals per node, pod-major: out_totals[pod * nodes + node], -1
+ * where the node is not feasible; totals_len >= count * node_count. A pod
+ * that fails gets its status in out[i].status and the call goes on; the
+ * call returns the first such status (ck_last_error has its message). */
+CK_API ck_status ck_score_batch(ck_pod_result* out, size_t out_len, int64_t* out_totals,
+                                size_t totals_len, const ck_engine* engine,
+                                const ck_snapshot* snapshot, const ck_pod* const* pods,
+                                size_t count, ck_context* context, const ck_score_options* options);
+
+/* The context's last ck_score_pod explained as JSON: {"pod", "selected",
+ * "nodes": [{"name", "evaluated", "feasible", "failedPlugin", "reasons",
+ * "scores", "total"}]}. Writes at most buffer_len bytes including the NUL;
+ * *out_len (required) gets the length without the NUL. With a buffer that is
+ * too small (or NULL with buffer_len 0) nothing is written and the status is
+ * CK_ERROR_BUFFER_TOO_SMALL: call again with *out_len + 1 bytes.
+ * CK_ERROR_NOT_FOUND when the context has scored no pod (batch calls do not
+ * record explanations). */
+CK_API ck_status ck_context_explain(size_t* out_len, char* buffer, size_t buffer_len,
+                                    const ck_context* context);
+/* The reasons one node failed in the context's last ck_score_pod, as
+ * "Plugin: reason; reason" ("" for a feasible or unevaluated node). Same
+ * buffer rules as ck_context_explain. */
+CK_API ck_status ck_context_node_reasons(size_t* out_len, char* buffer, size_t buffer_len,
+                                         const ck_context* context, size_t node);
+
+/* Records that `pod` is placed on node `node` of `snapshot` (kube-scheduler's
+ * assume): its requests count on that node in the next published snapshot. */
+CK_API ck_status ck_cluster_assume(ck_cluster* cluster, const ck_snapshot* snapshot,
+                                   const ck_pod* pod, size_t node);
+
+/* ------------------------------------------------------------------------
+ * QoS reconciler: gives each grid zone a carbon QoS profile with hysteresis
+ * and a minimum dwell time (docs/qos.md).
+ * Ownership: ck_reconciler_create / ck_reconciler_free.
+ * Thread safety: one thread at a time (one controller loop owns it). */
+
+typedef struct ck_reconciler ck_reconciler;
+
+typedef struct ck_reconciler_options {
+  size_t struct_size;          /* sizeof(ck_reconciler_options) */
+  double hysteresis_g_per_kwh; /* default 20 */
+  double hysteresis_fraction;  /* default 0; 0 <= f < 1 */
+  int64_t min_dwell_seconds;   /* default 900 */
+} ck_reconciler_options;
+#define CK_RECONCILER_OPTIONS_INIT \
+  { sizeof(ck_reconciler_options), 20.0, 0.0, 900 }
+
+typedef struct ck_zone_input {
+  const char* zone; /* C string */
+  double g_per_kwh;
+  int32_t usable; /* 0: missing or stale data, the zone keeps its profile */
+} ck_zone_input;
+
+typedef enum ck_decision_reason {
+  CK_DECISION_FIRST_ASSIGNMENT = 0,
+  CK_DECISION_UNCHANGED = 1,
+  CK_DECISION_HELD_BY_BAND = 2,
+  CK_DECISION_HELD_BY_DWELL = 3,
+  CK_DECISION_MOVED_DIRTIER = 4,
+  CK_DECISION_MOVED_GREENER = 5,
+  CK_DECISION_NO_DATA = 6,
+  CK_DECISION_NO_DATA_UNASSIGNED = 7
+} ck_decision_reason;
+
+typedef struct ck_zone_decision {
+  int32_t profile;  /* QoS profile index, -1 only with NO_DATA_UNASSIGNED */
+  int32_t previous; /* before this round, -1 for none */
+  int32_t changed;  /* 0 or 1 */
+  int32_t reason;   /* ck_decision_reason */
+  int64_t since_unix_seconds;
+} ck_zone_decision;
+
+/* The engine's QoS profiles with these hysteresis settings (options may be
+ * NULL for the defaults). */
+CK_API ck_status ck_reconciler_create(ck_reconciler** out, const ck_engine* engine,
+                                      const ck_reconciler_options* options);
+CK_API void ck_reconciler_free(ck_reconciler* reconciler);
+/* One round at unix time `now`: one decision per input, in input order
+ * (out_len >= count). A zone listed twice or an empty zone id is
+ * CK_ERROR_INVALID_INPUT and changes no state. */
+CK_API ck_status ck_reconciler_reconcile(ck_zone_decision* out, size_t out_len,
+                                         ck_reconciler* reconciler, int64_t now,
+                                         const ck_zone_input* zones, size_t count);
+/* "moved-dirtier", ...; "unknown" for others. Static storage. */
+CK_API const char* ck_decision_reason_name(int32_t reason);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CARBONKUBE_H */
