@@ -147,8 +147,9 @@ CK_API const char* ck_engine_zone_name(const ck_engine* engine, size_t zone);
 /* ------------------------------------------------------------------------
  * Carbon signals: per grid zone intensity series, each of one kind.
  * Ownership: ck_signals_create / ck_signals_free.
- * Thread safety: one thread at a time may add; snapshots published from it
- * keep their own copy-on-write view, so scoring never races with adding. */
+ * Thread safety: one thread at a time (loading, and publishing snapshots
+ * from it); published snapshots keep their own copy-on-write view, so scoring
+ * never races with loading. */
 
 typedef struct ck_signals ck_signals;
 
@@ -250,8 +251,9 @@ typedef struct ck_apply_counts {
 CK_API ck_status ck_cluster_apply(ck_apply_counts* out, ck_cluster* cluster, const char* text,
                                   size_t text_len, const char* source);
 /* Removes a node by name, or a pod by "namespace/name"; CK_ERROR_NOT_FOUND
- * when absent. A removed node's pods stay registered and count again if it
- * returns. */
+ * when absent (a pending or terminal pod was never kept: an informer's delete
+ * of one gives CK_ERROR_NOT_FOUND, which a host may ignore). A removed node's
+ * pods stay registered and count again if it returns. */
 CK_API ck_status ck_cluster_remove_node(ck_cluster* cluster, const char* name, size_t name_len);
 CK_API ck_status ck_cluster_remove_pod(ck_cluster* cluster, const char* key, size_t key_len);
 
@@ -290,6 +292,8 @@ typedef struct ck_pod_arrays {
 CK_API ck_status ck_cluster_apply_node_arrays(ck_cluster* cluster, const ck_node_arrays* nodes);
 CK_API ck_status ck_cluster_apply_pod_arrays(ck_cluster* cluster, const ck_pod_arrays* pods);
 
+/* Nodes, and pods that count as usage (bound or assumed, not terminal);
+ * pending and terminal pods are not kept. 0 for NULL. */
 CK_API size_t ck_cluster_node_count(const ck_cluster* cluster);
 CK_API size_t ck_cluster_pod_count(const ck_cluster* cluster);
 

@@ -1,0 +1,872 @@
+/* test_capi.c: every entry point of carbonkube.h from C11, with its error
+ * paths (NULL arguments, malformed YAML/JSON, bad struct sizes, buffers too
+ * small, unknown names, handles that do not belong together). Outcomes are
+ * checked against the example cluster that `carbonkube score` explains
+ * (scripts/run.sh): same profile, same data, same hour. */
+#include <math.h>
+#include <stdint.h>
+
+#include "capi_test.h"
+
+/* Pinned values: a change here breaks every compiled caller. */
+_Static_assert(CK_OK == 0, "pinned");
+_Static_assert(CK_ERROR_INVALID_ARGUMENT == 1, "pinned");
+_Static_assert(CK_ERROR_INVALID_INPUT == 2, "pinned");
+_Static_assert(CK_ERROR_LIMIT_EXCEEDED == 3, "pinned");
+_Static_assert(CK_ERROR_NOT_FOUND == 4, "pinned");
+_Static_assert(CK_ERROR_BUFFER_TOO_SMALL == 5, "pinned");
+_Static_assert(CK_ERROR_MISMATCH == 6, "pinned");
+_Static_assert(CK_ERROR_OUT_OF_MEMORY == 7, "pinned");
+_Static_assert(CK_ERROR_INTERNAL == 8, "pinned");
+_Static_assert(CK_READING_INCOMPLETE_WINDOW == 11, "pinned");
+_Static_assert(CK_DECISION_NO_DATA_UNASSIGNED == 7, "pinned");
+_Static_assert(CK_KIND_MARGINAL_LIFECYCLE == 3, "pinned");
+
+static const int64_t kAt = 1689444000; /* 2023-07-15T18:00:00Z, as scripts/run.sh */
+
+static const char kWebPod[] =
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: web-7d9f, namespace: shop}\n"
+    "spec:\n  containers:\n  - name: web\n"
+    "    resources: {requests: {cpu: \"1\", memory: 2Gi}}\n";
+static const char kHugePod[] =
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: huge-0, namespace: batch}\n"
+    "spec:\n  containers:\n  - name: huge\n"
+    "    resources: {requests: {cpu: \"64\", memory: 512Gi}}\n";
+static const char kFitBalanced[] =
+    "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+    "profiles:\n- schedulerName: fit\n  percentageOfNodesToScore: 100\n  plugins:\n"
+    "    multiPoint: {disabled: [{name: '*'}]}\n"
+    "    filter: {enabled: [{name: NodeResourcesFit}]}\n"
+    "    score: {enabled: [{name: NodeResourcesFit, weight: 2}, "
+    "{name: NodeResourcesBalancedAllocation}]}\n"
+    "- schedulerName: second\n";
+
+static size_t len_of(const char* s) { return strlen(s); }
+
+static void test_version_and_status(void) {
+  char expected[32];
+  CHECK(ck_version_number() == CK_VERSION_NUMBER);
+  snprintf(expected, sizeof expected, "%d.%d.%d", CK_VERSION_MAJOR, CK_VERSION_MINOR,
+           CK_VERSION_PATCH);
+  CHECK(strcmp(ck_version_string(), expected) == 0);
+  CHECK(strcmp(ck_status_name(CK_OK), "CK_OK") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_INVALID_ARGUMENT), "CK_ERROR_INVALID_ARGUMENT") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_INVALID_INPUT), "CK_ERROR_INVALID_INPUT") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_LIMIT_EXCEEDED), "CK_ERROR_LIMIT_EXCEEDED") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_NOT_FOUND), "CK_ERROR_NOT_FOUND") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_BUFFER_TOO_SMALL), "CK_ERROR_BUFFER_TOO_SMALL") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_MISMATCH), "CK_ERROR_MISMATCH") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_OUT_OF_MEMORY), "CK_ERROR_OUT_OF_MEMORY") == 0);
+  CHECK(strcmp(ck_status_name(CK_ERROR_INTERNAL), "CK_ERROR_INTERNAL") == 0);
+  CHECK(strcmp(ck_status_name((ck_status)99), "CK_UNKNOWN_STATUS") == 0);
+  CHECK(ck_last_error() != NULL);
+}
+
+static void test_free_accepts_null(void) {
+  ck_engine_free(NULL);
+  ck_signals_free(NULL);
+  ck_cluster_free(NULL);
+  ck_snapshot_free(NULL);
+  ck_pod_free(NULL);
+  ck_context_free(NULL);
+  ck_reconciler_free(NULL);
+  CHECK(1);
+}
+
+static void test_engine(void) {
+  ck_engine* engine = NULL;
+  ck_engine* untouched = (ck_engine*)&untouched;
+  size_t profile = 99;
+
+  /* Defaults: the seed's katalyst-carbon-scheduler profile, three QoS profiles. */
+  CHECK_OK(ck_engine_create(&engine, NULL));
+  CHECK(strcmp(ck_last_error(), "") == 0);
+  CHECK(ck_engine_profile_count(engine) == 1);
+  CHECK(strcmp(ck_engine_profile_name(engine, 0), "katalyst-carbon-scheduler") == 0);
+  CHECK(ck_engine_profile_name(engine, 1) == NULL);
+  /* kube-scheduler's default plugins (the seed enables its own on top of
+   * them), then the seed's, with the seed's weights. */
+  CHECK(ck_engine_score_plugin_count(engine, 0) == 7);
+  CHECK(strcmp(ck_engine_score_plugin_name(engine, 0, 0), "NodeResourcesFit") == 0);
+  CHECK(ck_engine_score_plugin_weight(engine, 0, 0) == 15);
+  CHECK(strcmp(ck_engine_score_plugin_name(engine, 0, 4), "CarbonAwareScore") == 0);
+  CHECK(ck_engine_score_plugin_weight(engine, 0, 4) == 30);
+  CHECK(strcmp(ck_engine_score_plugin_name(engine, 0, 6), "KatalystTopologyScore") == 0);
+  CHECK(ck_engine_score_plugin_weight(engine, 0, 6) == 20);
+  CHECK(ck_engine_score_plugin_name(engine, 0, 7) == NULL);
+  CHECK(ck_engine_score_plugin_weight(engine, 0, 7) == 0);
+  CHECK(ck_engine_score_plugin_count(engine, 7) == 0);
+  CHECK(ck_engine_filter_plugin_count(engine, 0) == 7);
+  CHECK(strcmp(ck_engine_filter_plugin_name(engine, 0, 0), "NodeUnschedulable") == 0);
+  CHECK(strcmp(ck_engine_filter_plugin_name(engine, 0, 4), "CarbonAwareFilter") == 0);
+  CHECK(ck_engine_filter_plugin_name(engine, 0, 99) == NULL);
+  CHECK(ck_engine_qos_profile_count(engine) == 3);
+  CHECK(strcmp(ck_engine_qos_profile_name(engine, 0), "green-guaranteed") == 0);
+  CHECK(ck_engine_qos_profile_threshold(engine, 0) == 100.0);
+  CHECK(ck_engine_qos_profile_threshold(engine, 2) == 500.0);
+  CHECK(ck_engine_qos_profile_name(engine, 3) == NULL);
+  CHECK(isnan(ck_engine_qos_profile_threshold(engine, 3)));
+  CHECK(ck_engine_zone_count(engine) == 0);
+  CHECK(ck_engine_zone_name(engine, 0) == NULL);
+  CHECK_OK(ck_engine_find_profile(&profile, engine, "katalyst-carbon-scheduler",
+                                  len_of("katalyst-carbon-scheduler")));
+  CHECK(profile == 0);
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "no profile has schedulerName \"nope\"",
+              ck_engine_find_profile(&profile, engine, "nope", 4));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+              ck_engine_find_profile(NULL, engine, "x", 1));
+  ck_engine_free(engine);
+
+  /* Accessors on NULL. */
+  CHECK(ck_engine_profile_count(NULL) == 0);
+  CHECK(ck_engine_profile_name(NULL, 0) == NULL);
+  CHECK(ck_engine_qos_profile_count(NULL) == 0);
+
+  /* Two profiles, weights from the configuration. */
+  {
+    ck_engine_options o = CK_ENGINE_OPTIONS_INIT;
+    o.scheduler_config = kFitBalanced;
+    o.scheduler_config_len = len_of(kFitBalanced);
+    CHECK_OK(ck_engine_create(&engine, &o));
+    CHECK(ck_engine_profile_count(engine) == 2);
+    CHECK(strcmp(ck_engine_profile_name(engine, 1), "second") == 0);
+    CHECK(ck_engine_score_plugin_count(engine, 0) == 2);
+    CHECK(ck_engine_score_plugin_weight(engine, 0, 0) == 2);
+    CHECK(ck_engine_filter_plugin_count(engine, 0) == 1);
+    CHECK_OK(ck_engine_find_profile(&profile, engine, "second", 6));
+    CHECK(profile == 1);
+    ck_engine_free(engine);
+  }
+
+  /* Errors: nothing is written to *out. */
+  {
+    ck_engine_options o = CK_ENGINE_OPTIONS_INIT;
+    const char bad_yaml[] = "profiles: [ {schedulerName: x";
+    const char bad_plugin[] =
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+        "profiles:\n- plugins:\n    score: {enabled: [{name: NoSuchPlugin}]}\n";
+    const char bad_weight[] =
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+        "profiles:\n- plugins:\n    score: {enabled: [{name: NodeResourcesFit, weight: -3}]}\n";
+    const char bad_zones[] = "kind: ZoneMap\nunknownZone: sometimes\n";
+    const char bad_qos[] = "katalyst:\n  qosProfiles:\n    green: {carbonThreshold: -5}\n";
+
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_engine_create(NULL, NULL));
+    engine = untouched;
+    o.scheduler_config = bad_yaml;
+    o.scheduler_config_len = len_of(bad_yaml);
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "scheduler_config", ck_engine_create(&engine, &o));
+    CHECK(engine == untouched);
+    o.scheduler_config = bad_plugin;
+    o.scheduler_config_len = len_of(bad_plugin);
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "NoSuchPlugin", ck_engine_create(&engine, &o));
+    o.scheduler_config = bad_weight;
+    o.scheduler_config_len = len_of(bad_weight);
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "weight", ck_engine_create(&engine, &o));
+    o.scheduler_config = NULL;
+    o.scheduler_config_len = 5;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "scheduler_config is NULL",
+                ck_engine_create(&engine, &o));
+    o.scheduler_config_len = 0;
+    o.zone_map = bad_zones;
+    o.zone_map_len = len_of(bad_zones);
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "unknownZone", ck_engine_create(&engine, &o));
+    o.zone_map = NULL;
+    o.zone_map_len = 0;
+    o.qos_profiles = bad_qos;
+    o.qos_profiles_len = len_of(bad_qos);
+    CHECK(ck_engine_create(&engine, &o) == CK_ERROR_INVALID_INPUT);
+    CHECK(strlen(ck_last_error()) > 0);
+    o.qos_profiles = NULL;
+    o.qos_profiles_len = 0;
+    o.max_signal_age_seconds = -1;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "max_signal_age_seconds",
+                ck_engine_create(&engine, &o));
+    o.max_signal_age_seconds = 0;
+    o.max_g_per_kwh = NAN;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "max_g_per_kwh", ck_engine_create(&engine, &o));
+    o.max_g_per_kwh = 0;
+    o.struct_size = 4;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "struct_size", ck_engine_create(&engine, &o));
+    CHECK(engine == untouched);
+  }
+
+  /* A caller compiled against a newer header: a larger struct is accepted
+   * when the fields this version does not know are zero. */
+  {
+    struct {
+      ck_engine_options base;
+      int64_t newer_field;
+    } newer;
+    memset(&newer, 0, sizeof newer);
+    newer.base.struct_size = sizeof newer;
+    CHECK_OK(ck_engine_create(&engine, &newer.base));
+    ck_engine_free(engine);
+    newer.newer_field = 1;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "does not know", ck_engine_create(&engine, &newer.base));
+  }
+}
+
+static ck_engine* example_engine(void) {
+  size_t len = 0;
+  char* zones = ck_test_read("examples/config/zones.yaml", &len);
+  ck_engine_options o = CK_ENGINE_OPTIONS_INIT;
+  ck_engine* engine = NULL;
+  o.zone_map = zones;
+  o.zone_map_len = len;
+  CHECK_OK(ck_engine_create(&engine, &o));
+  free(zones);
+  return engine;
+}
+
+static ck_signals* example_signals(void) {
+  const char* files[] = {"data/carbon/electricitymaps/US-CAL-CISO_2023_hourly.csv",
+                         "data/carbon/electricitymaps/ES_2023_hourly.csv",
+                         "data/carbon/electricitymaps/NO_2023_hourly.csv"};
+  ck_signals* signals = NULL;
+  size_t i;
+  CHECK_OK(ck_signals_create(&signals));
+  for (i = 0; i < 3; ++i) {
+    size_t len = 0, skipped = 99;
+    char* text = ck_test_read(files[i], &len);
+    CHECK_OK(ck_signals_load(&skipped, signals, CK_SIGNALS_ELECTRICITYMAPS_CSV, text, len, files[i],
+                             -1));
+    CHECK(skipped < 100);
+    free(text);
+  }
+  return signals;
+}
+
+static void test_signals(void) {
+  ck_engine* engine = example_engine();
+  ck_signals* signals = example_signals();
+  ck_zone_reading r;
+  size_t len = 0;
+  CHECK(ck_engine_zone_count(engine) == 3);
+  CHECK(ck_signals_zone_count(signals) == 3);
+  CHECK(ck_signals_newest_time(signals) == 1704063600); /* 2023-12-31T23:00Z */
+  CHECK(ck_signals_newest_time(NULL) == 0);
+  CHECK(ck_signals_zone_count(NULL) == 0);
+
+  CHECK_OK(ck_signals_evaluate(&r, signals, engine, "ES", 2, kAt));
+  CHECK(r.usable == 1 && r.status == CK_READING_OK);
+  CHECK(r.g_per_kwh > 50 && r.g_per_kwh < 400);
+  CHECK(r.kind == CK_KIND_AVERAGE_LIFECYCLE);
+  CHECK(r.age_seconds == 0);
+  CHECK_OK(ck_signals_evaluate(&r, signals, engine, "XX", 2, kAt));
+  CHECK(r.usable == 0 && r.status == CK_READING_MISSING_ZONE && isnan(r.g_per_kwh));
+  CHECK_OK(ck_signals_evaluate(&r, signals, engine, "ES", 2, kAt + 365 * 86400));
+  CHECK(r.usable == 0 && r.status == CK_READING_STALE);
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+              ck_signals_evaluate(NULL, signals, engine, "ES", 2, kAt));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "engine is NULL",
+              ck_signals_evaluate(&r, signals, NULL, "ES", 2, kAt));
+
+  /* Every other loader, on its real wire format. */
+  {
+    struct {
+      const char* file;
+      ck_signal_format format;
+    } inputs[] = {{"tests/fixtures/signals/electricitymaps_history.json",
+                   CK_SIGNALS_ELECTRICITYMAPS_JSON},
+                  {"tests/fixtures/signals/watttime_historical.json", CK_SIGNALS_WATTTIME_JSON},
+                  {"tests/fixtures/signals/uk_national.json", CK_SIGNALS_UK_CARBON_INTENSITY_JSON},
+                  {"tests/fixtures/signals/carbonaware_bylocation.json",
+                   CK_SIGNALS_CARBON_AWARE_SDK_JSON}};
+    size_t i;
+    for (i = 0; i < sizeof inputs / sizeof inputs[0]; ++i) {
+      ck_signals* s = NULL;
+      char* text = ck_test_read(inputs[i].file, &len);
+      CHECK_OK(ck_signals_create(&s));
+      CHECK_OK(ck_signals_load(NULL, s, inputs[i].format, text, len, inputs[i].file, -1));
+      CHECK(ck_signals_zone_count(s) >= 1);
+      CHECK(ck_signals_newest_time(s) > 1500000000);
+      ck_signals_free(s);
+      free(text);
+    }
+  }
+
+  /* Errors add nothing. */
+  {
+    const char bad_json[] = "{\"zone\": \"DE\", \"history\": [";
+    const size_t zones_before = ck_signals_zone_count(signals);
+    const int64_t newest_before = ck_signals_newest_time(signals);
+    ck_signal_point nan_point = {kAt, NAN, 0};
+    ck_signal_point negative_point = {kAt, -4.0, 0};
+    ck_signal_point good[2] = {{kAt + 3600, 12.5, 0}, {kAt, 10.0, 1}};
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "bad.json",
+                ck_signals_load(NULL, signals, CK_SIGNALS_ELECTRICITYMAPS_JSON, bad_json,
+                                len_of(bad_json), "bad.json", -1));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "format 42",
+                ck_signals_load(NULL, signals, (ck_signal_format)42, "{}", 2, NULL, -1));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "kind 9",
+                ck_signals_load(NULL, signals, CK_SIGNALS_ELECTRICITYMAPS_CSV, "x", 1, NULL, 9));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "average intensities",
+                ck_signals_load(NULL, signals, CK_SIGNALS_ELECTRICITYMAPS_CSV, "x", 1, NULL,
+                                CK_KIND_MARGINAL_DIRECT));
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "garbage.csv",
+                ck_signals_load(NULL, signals, CK_SIGNALS_ELECTRICITYMAPS_CSV, "a,b\n1,2\n", 8,
+                                "garbage.csv", -1));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "signals is NULL",
+                ck_signals_load(NULL, NULL, CK_SIGNALS_WATTTIME_JSON, "{}", 2, NULL, -1));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "text is NULL",
+                ck_signals_load(NULL, signals, CK_SIGNALS_WATTTIME_JSON, NULL, 3, NULL, -1));
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "intensity nan",
+                ck_signals_add_points(signals, "DE", 2, CK_KIND_AVERAGE_DIRECT, &nan_point, 1));
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "intensity -4",
+                ck_signals_add_points(signals, "DE", 2, CK_KIND_AVERAGE_DIRECT, &negative_point,
+                                      1));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "zone is empty",
+                ck_signals_add_points(signals, "", 0, CK_KIND_AVERAGE_DIRECT, good, 2));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "kind -1",
+                ck_signals_add_points(signals, "DE", 2, (ck_intensity_kind)-1, good, 2));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "points is NULL",
+                ck_signals_add_points(signals, "DE", 2, CK_KIND_AVERAGE_DIRECT, NULL, 2));
+    CHECK(ck_signals_zone_count(signals) == zones_before);
+    CHECK(ck_signals_newest_time(signals) == newest_before);
+
+    /* Plain arrays, unsorted: the newest point is what evaluation uses. */
+    CHECK_OK(ck_signals_add_points(signals, "DE", 2, CK_KIND_AVERAGE_DIRECT, good, 2));
+    CHECK(ck_signals_zone_count(signals) == zones_before + 1);
+    CHECK_OK(ck_signals_evaluate(&r, signals, engine, "DE", 2, kAt + 3600));
+    CHECK(r.usable == 1 && r.g_per_kwh == 12.5 && r.kind == CK_KIND_AVERAGE_DIRECT);
+  }
+  ck_signals_free(signals);
+  ck_engine_free(engine);
+}
+
+static ck_cluster* example_cluster(void) {
+  const char* files[] = {"examples/cluster/nodes.json", "examples/cluster/pods.yaml",
+                         "examples/cluster/cnrs.yaml"};
+  ck_cluster* cluster = NULL;
+  size_t i;
+  CHECK_OK(ck_cluster_create(&cluster));
+  for (i = 0; i < 3; ++i) {
+    size_t len = 0;
+    char* text = ck_test_read(files[i], &len);
+    CHECK_OK(ck_cluster_apply(NULL, cluster, text, len, files[i]));
+    free(text);
+  }
+  return cluster;
+}
+
+static void test_cluster(void) {
+  ck_cluster* cluster = NULL;
+  ck_apply_counts counts;
+  size_t len = 0;
+  char* nodes = ck_test_read("examples/cluster/nodes.json", &len);
+  CHECK_OK(ck_cluster_create(&cluster));
+  CHECK_OK(ck_cluster_apply(&counts, cluster, nodes, len, "nodes.json"));
+  CHECK(counts.nodes == 6 && counts.pods == 0 && counts.topology == 0 && counts.skipped == 0);
+  CHECK(ck_cluster_node_count(cluster) == 6);
+  /* Applying again upserts: no duplicates. */
+  CHECK_OK(ck_cluster_apply(&counts, cluster, nodes, len, "nodes.json"));
+  CHECK(ck_cluster_node_count(cluster) == 6);
+  free(nodes);
+  {
+    char* pods = ck_test_read("examples/cluster/pods.yaml", &len);
+    CHECK_OK(ck_cluster_apply(&counts, cluster, pods, len, "pods.yaml"));
+    /* Nine pods; three bound and running count as usage (report-28391 has
+     * Succeeded, five are pending). */
+    CHECK(counts.pods == 9);
+    CHECK(ck_cluster_pod_count(cluster) == 3);
+    free(pods);
+  }
+  {
+    char* cnrs = ck_test_read("examples/cluster/cnrs.yaml", &len);
+    CHECK_OK(ck_cluster_apply(&counts, cluster, cnrs, len, "cnrs.yaml"));
+    CHECK(counts.topology == 6 && counts.nodes == 0);
+    free(cnrs);
+  }
+
+  /* Malformed input applies nothing. */
+  {
+    const char broken[] = "{\"kind\": \"List\", \"items\": [{\"kind\": \"Node\"";
+    const char bad_quantity[] =
+        "{\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": {\"name\": \"n9\"},"
+        " \"status\": {\"allocatable\": {\"cpu\": \"4x\"}}}";
+    const char configmap[] = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", "
+                             "\"metadata\": {\"name\": \"c\"}}";
+    const size_t before = ck_cluster_node_count(cluster);
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "broken.json",
+                ck_cluster_apply(&counts, cluster, broken, len_of(broken), "broken.json"));
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "cpu",
+                ck_cluster_apply(&counts, cluster, bad_quantity, len_of(bad_quantity), NULL));
+    CHECK(ck_cluster_node_count(cluster) == before);
+    CHECK_OK(ck_cluster_apply(&counts, cluster, configmap, len_of(configmap), NULL));
+    CHECK(counts.skipped == 1 && counts.nodes == 0);
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "cluster is NULL",
+                ck_cluster_apply(NULL, NULL, configmap, len_of(configmap), NULL));
+  }
+
+  /* Removal. */
+  CHECK_OK(ck_cluster_remove_node(cluster, "es-1b", 5));
+  CHECK(ck_cluster_node_count(cluster) == 5);
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "no node \"es-1b\"", ck_cluster_remove_node(cluster, "es-1b", 5));
+  CHECK_OK(ck_cluster_remove_pod(cluster, "shop/api-0", 10));
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "namespace/name", ck_cluster_remove_pod(cluster, "api-0", 5));
+  CHECK(ck_cluster_node_count(NULL) == 0 && ck_cluster_pod_count(NULL) == 0);
+  ck_cluster_free(cluster);
+}
+
+static void test_arrays(void) {
+  ck_cluster* cluster = NULL;
+  ck_engine* engine = NULL;
+  ck_snapshot* snap = NULL;
+  ck_engine_options eo = CK_ENGINE_OPTIONS_INIT;
+  const char* names[] = {"a", "b", "c"};
+  const char* labels[] = {"topology.kubernetes.io/zone=z1,tier=gold", NULL, "tier=silver"};
+  const char* resources[] = {"cpu", "memory", "pods"};
+  const int64_t cpu[] = {4000, 8000, 2000};
+  const int64_t mem[] = {8LL << 30, 16LL << 30, 4LL << 30};
+  const int64_t pods[] = {110, 110, 110};
+  const int64_t* alloc[] = {cpu, mem, pods};
+  ck_node_arrays na = CK_NODE_ARRAYS_INIT;
+  ck_pod_arrays pa = CK_POD_ARRAYS_INIT;
+  const char* pod_names[] = {"p0", "p1"};
+  const char* pod_nodes[] = {"b", ""};
+  const char* pod_resources[] = {"cpu", "memory"};
+  const int64_t pcpu[] = {7000, 100};
+  const int64_t pmem[] = {1LL << 30, 1LL << 20};
+  const int64_t* preq[] = {pcpu, pmem};
+
+  eo.scheduler_config = kFitBalanced;
+  eo.scheduler_config_len = len_of(kFitBalanced);
+  CHECK_OK(ck_engine_create(&engine, &eo));
+  CHECK_OK(ck_cluster_create(&cluster));
+  na.count = 3;
+  na.names = names;
+  na.labels = labels;
+  na.resource_count = 3;
+  na.resource_names = resources;
+  na.allocatable = alloc;
+  CHECK_OK(ck_cluster_apply_node_arrays(cluster, &na));
+  CHECK(ck_cluster_node_count(cluster) == 3);
+  pa.count = 2;
+  pa.names = pod_names;
+  pa.node_names = pod_nodes;
+  pa.resource_count = 2;
+  pa.resource_names = pod_resources;
+  pa.requests = preq;
+  CHECK_OK(ck_cluster_apply_pod_arrays(cluster, &pa));
+  CHECK(ck_cluster_pod_count(cluster) == 1); /* p1 is pending */
+
+  /* The bound pod leaves 1 CPU on node b: a 2-CPU pod fits a (4 CPU) and,
+   * exactly, c (2 CPU). */
+  CHECK_OK(ck_snapshot_publish(&snap, cluster, engine, NULL));
+  CHECK(ck_snapshot_node_count(snap) == 3);
+  {
+    const char pod_text[] =
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\"},"
+        "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":"
+        "{\"cpu\":\"2\",\"memory\":\"1Gi\"}}}]}}";
+    ck_pod* pod = NULL;
+    ck_context* ctx = NULL;
+    ck_pod_result res;
+    ck_node_result nodes[3];
+    size_t b = 9;
+    CHECK_OK(ck_pod_create(&pod, snap, pod_text, len_of(pod_text)));
+    CHECK(strcmp(ck_pod_key(pod), "default/x") == 0);
+    CHECK_OK(ck_context_create(&ctx, 7));
+    CHECK_OK(ck_score_pod(&res, nodes, 3, NULL, 0, engine, snap, pod, ctx, NULL));
+    CHECK_OK(ck_snapshot_find_node(&b, snap, "b", 1));
+    CHECK(nodes[b].state == CK_NODE_INFEASIBLE && nodes[b].failed_filter == 0);
+    CHECK(res.feasible == 2 && res.selected >= 0 && (size_t)res.selected != b);
+    ck_context_free(ctx);
+    ck_pod_free(pod);
+  }
+  ck_snapshot_free(snap);
+
+  /* Errors. */
+  {
+    const char* bad_labels[] = {"novalue", NULL, NULL};
+    const char* dup_labels[] = {"k=1,k=2", NULL, NULL};
+    const int64_t negative[] = {-1, 1, 1};
+    const int64_t* bad_alloc[] = {negative, mem, pods};
+    const int64_t* null_column[] = {cpu, NULL, pods};
+    const char* null_names[] = {"a", NULL, "c"};
+    ck_node_arrays bad = na;
+    const size_t before = ck_cluster_node_count(cluster);
+    bad.labels = bad_labels;
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "key=value", ck_cluster_apply_node_arrays(cluster, &bad));
+    bad.labels = dup_labels;
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "twice", ck_cluster_apply_node_arrays(cluster, &bad));
+    bad.labels = NULL;
+    bad.allocatable = bad_alloc;
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "-1", ck_cluster_apply_node_arrays(cluster, &bad));
+    bad.allocatable = null_column;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "memory", ck_cluster_apply_node_arrays(cluster, &bad));
+    bad.allocatable = alloc;
+    bad.names = null_names;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "names[1]", ck_cluster_apply_node_arrays(cluster, &bad));
+    bad.names = NULL;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "nodes.names", ck_cluster_apply_node_arrays(cluster, &bad));
+    bad = na;
+    bad.struct_size = 1;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "struct_size", ck_cluster_apply_node_arrays(cluster, &bad));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "nodes is NULL",
+                ck_cluster_apply_node_arrays(cluster, NULL));
+    CHECK(ck_cluster_node_count(cluster) == before);
+  }
+  {
+    const char* missing_node[] = {"nowhere", ""};
+    const int64_t negative[] = {-5, 1};
+    const int64_t* bad_req[] = {negative, pmem};
+    ck_pod_arrays bad = pa;
+    bad.requests = bad_req;
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "-5", ck_cluster_apply_pod_arrays(cluster, &bad));
+    bad.requests = preq;
+    bad.names = NULL;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "names", ck_cluster_apply_pod_arrays(cluster, &bad));
+    bad.names = pod_names;
+    bad.node_names = missing_node;
+    /* A pod bound to a node not (yet) known is registered, as an informer
+     * would see it; it counts once the node appears. */
+    CHECK_OK(ck_cluster_apply_pod_arrays(cluster, &bad));
+    CHECK(ck_cluster_pod_count(cluster) == 1);
+  }
+  ck_cluster_free(cluster);
+  ck_engine_free(engine);
+}
+
+/* Sum of weight * score over the plugins, as ck_node_result.total. */
+static int64_t weighted(const ck_engine* e, size_t profile, const int64_t* row, size_t plugins) {
+  int64_t total = 0;
+  size_t p;
+  for (p = 0; p < plugins; ++p) total += ck_engine_score_plugin_weight(e, profile, p) * row[p];
+  return total;
+}
+
+static void test_scoring(void) {
+  ck_engine* engine = example_engine();
+  ck_signals* signals = example_signals();
+  ck_cluster* cluster = example_cluster();
+  ck_snapshot* snap = NULL;
+  ck_snapshot_options so = CK_SNAPSHOT_OPTIONS_INIT;
+  ck_pod* web = NULL;
+  ck_pod* huge = NULL;
+  ck_context* ctx = NULL;
+  ck_pod_result res;
+  ck_node_result nodes[6];
+  int64_t scores[6 * 7];
+  const size_t plugins = ck_engine_score_plugin_count(engine, 0);
+  size_t n, i, len = 0;
+  char buf[8192];
+  so.signals = signals;
+  so.at = kAt;
+  CHECK_OK(ck_snapshot_publish(&snap, cluster, engine, &so));
+  n = ck_snapshot_node_count(snap);
+  CHECK(n == 6 && plugins == 7);
+  CHECK(ck_snapshot_time(snap) == kAt);
+  CHECK(strcmp(ck_snapshot_node_name(snap, 0), "es-1a") == 0);
+  CHECK(ck_snapshot_node_name(snap, 6) == NULL);
+  CHECK_OK(ck_snapshot_find_node(&i, snap, "no-1a", 5));
+  CHECK(strcmp(ck_snapshot_node_name(snap, i), "no-1a") == 0);
+  CHECK(ck_snapshot_node_zone(snap, i) >= 0);
+  CHECK(strcmp(ck_engine_zone_name(engine, (size_t)ck_snapshot_node_zone(snap, i)), "NO") == 0);
+  CHECK(ck_snapshot_node_zone(snap, 99) == -1);
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "no node \"nope\"", ck_snapshot_find_node(&i, snap, "nope", 4));
+  {
+    ck_zone_reading r;
+    CHECK_OK(ck_snapshot_zone_reading(&r, snap, 0));
+    CHECK(r.usable == 1 && r.g_per_kwh > 0);
+    CHECK_FAILS(CK_ERROR_NOT_FOUND, "zone index 3", ck_snapshot_zone_reading(&r, snap, 3));
+  }
+  CHECK(ck_snapshot_node_count(NULL) == 0 && ck_snapshot_time(NULL) == 0);
+
+  /* Pods. */
+  CHECK_OK(ck_pod_create(&web, snap, kWebPod, len_of(kWebPod)));
+  CHECK_OK(ck_pod_create(&huge, snap, kHugePod, len_of(kHugePod)));
+  CHECK(strcmp(ck_pod_key(web), "shop/web-7d9f") == 0);
+  CHECK(ck_pod_key(NULL) == NULL);
+  {
+    ck_pod* p = NULL;
+    const char two[] = "---\nkind: Pod\napiVersion: v1\nmetadata: {name: a}\n"
+                       "spec: {containers: [{name: c}]}\n---\nkind: Pod\napiVersion: v1\n"
+                       "metadata: {name: b}\nspec: {containers: [{name: c}]}\n";
+    const char bad_annotation[] =
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\n  annotations:\n"
+        "    carbon-kube.io/qos-profile: gold\n"
+        "spec:\n  containers: [{name: c}]\n";
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "exactly one Pod",
+                ck_pod_create(&p, snap, two, len_of(two)));
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "pod", ck_pod_create(&p, snap, "{\"kind\": ", 9));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "snapshot is NULL",
+                ck_pod_create(&p, NULL, kWebPod, len_of(kWebPod)));
+    CHECK(p == NULL);
+    /* A malformed carbon annotation is found when the pod is scored. */
+    CHECK_OK(ck_pod_create(&p, snap, bad_annotation, len_of(bad_annotation)));
+    CHECK_OK(ck_context_create(&ctx, 1));
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "unknown profile \"gold\"",
+                ck_score_pod(&res, NULL, 0, NULL, 0, engine, snap, p, ctx, NULL));
+    ck_context_free(ctx);
+    ck_pod_free(p);
+  }
+
+  /* One pod: as `carbonkube score` (scripts/run.sh) places shop/web-7d9f. */
+  CHECK_OK(ck_context_create(&ctx, 1));
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "scored no pod", ck_context_explain(&len, buf, sizeof buf, ctx));
+  CHECK_OK(ck_score_pod(&res, nodes, 6, scores, 42, engine, snap, web, ctx, NULL));
+  CHECK(res.status == CK_OK && res.profile == 0 && res.processed == 6);
+  CHECK(res.selected >= 0 && strcmp(ck_snapshot_node_name(snap, (size_t)res.selected), "no-1a") == 0);
+  {
+    size_t feasible = 0;
+    for (i = 0; i < n; ++i) {
+      CHECK(nodes[i].state != CK_NODE_NOT_EVALUATED);
+      if (nodes[i].state == CK_NODE_FEASIBLE) {
+        ++feasible;
+        CHECK(nodes[i].failed_filter == -1);
+        CHECK(nodes[i].total == weighted(engine, 0, scores + i * plugins, plugins));
+        CHECK(nodes[i].total <= res.total);
+      } else {
+        size_t j;
+        CHECK(nodes[i].failed_filter >= 0 &&
+              (size_t)nodes[i].failed_filter < ck_engine_filter_plugin_count(engine, 0));
+        CHECK(nodes[i].reasons != 0);
+        for (j = 0; j < plugins; ++j) CHECK(scores[i * plugins + j] == 0);
+        CHECK_OK(ck_context_node_reasons(&len, buf, sizeof buf, ctx, i));
+        CHECK(len > 0 && strncmp(buf, ck_engine_filter_plugin_name(
+                                          engine, 0, (size_t)nodes[i].failed_filter),
+                                 strlen(ck_engine_filter_plugin_name(
+                                     engine, 0, (size_t)nodes[i].failed_filter))) == 0);
+      }
+    }
+    CHECK(feasible == res.feasible && feasible == 4);
+    CHECK(nodes[res.selected].total == res.total);
+  }
+  CHECK_OK(ck_context_node_reasons(&len, buf, sizeof buf, ctx, (size_t)res.selected));
+  CHECK(len == 0 && buf[0] == '\0');
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "node index 6",
+              ck_context_node_reasons(&len, buf, sizeof buf, ctx, 6));
+  /* Explanation JSON, with the two-call buffer protocol. */
+  {
+    size_t need = 0;
+    char small[8] = "xxxxxxx";
+    char* json;
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "bytes",
+                ck_context_explain(&need, small, sizeof small, ctx));
+    CHECK(need > sizeof small && strcmp(small, "xxxxxxx") == 0);
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "bytes", ck_context_explain(&need, NULL, 0, ctx));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "buffer is NULL",
+                ck_context_explain(&need, NULL, 5, ctx));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out_len is NULL",
+                ck_context_explain(NULL, small, sizeof small, ctx));
+    json = (char*)malloc(need + 1);
+    CHECK_OK(ck_context_explain(&len, json, need + 1, ctx));
+    CHECK(len == need && json[len] == '\0');
+    CHECK(strstr(json, "\"pod\":\"shop/web-7d9f\"") != NULL);
+    CHECK(strstr(json, "\"selected\":\"no-1a\"") != NULL);
+    CHECK(strstr(json, "\"CarbonAwareScore\"") != NULL);
+    free(json);
+  }
+
+  /* Buffers too small: a status, nothing written. */
+  {
+    ck_pod_result before;
+    memset(&before, 0x5a, sizeof before);
+    res = before;
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "out_nodes holds 5 values; 6 are needed",
+                ck_score_pod(&res, nodes, 5, NULL, 0, engine, snap, web, ctx, NULL));
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "out_scores holds 41 values; 42 are needed",
+                ck_score_pod(&res, NULL, 0, scores, 41, engine, snap, web, ctx, NULL));
+    CHECK(memcmp(&res, &before, sizeof res) == 0);
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "pod is NULL",
+                ck_score_pod(&res, NULL, 0, NULL, 0, engine, snap, NULL, ctx, NULL));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "context is NULL",
+                ck_score_pod(&res, NULL, 0, NULL, 0, engine, snap, web, NULL, NULL));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+                ck_score_pod(NULL, NULL, 0, NULL, 0, engine, snap, web, ctx, NULL));
+  }
+  /* Options: an explicit profile; one out of range. */
+  {
+    ck_score_options o = CK_SCORE_OPTIONS_INIT;
+    o.profile = 0;
+    CHECK_OK(ck_score_pod(&res, NULL, 0, NULL, 0, engine, snap, web, ctx, &o));
+    CHECK(res.profile == 0);
+    o.profile = 3;
+    CHECK_FAILS(CK_ERROR_NOT_FOUND, "profile 3",
+                ck_score_pod(&res, NULL, 0, NULL, 0, engine, snap, web, ctx, &o));
+    o.struct_size = 0;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "struct_size",
+                ck_score_pod(&res, NULL, 0, NULL, 0, engine, snap, web, ctx, &o));
+  }
+  /* A pod that fits nowhere. */
+  CHECK_OK(ck_score_pod(&res, nodes, 6, NULL, 0, engine, snap, huge, ctx, NULL));
+  CHECK(res.selected == -1 && res.feasible == 0 && res.total == 0);
+  for (i = 0; i < n; ++i) CHECK(nodes[i].state == CK_NODE_INFEASIBLE);
+  CHECK_OK(ck_context_node_reasons(&len, buf, sizeof buf, ctx, 0));
+  CHECK(strstr(buf, "Insufficient cpu") != NULL);
+
+  /* Batch: the same totals as one pod at a time; a bad pod does not stop it. */
+  {
+    const ck_pod* batch[3] = {web, huge, web};
+    ck_pod_result out[3];
+    int64_t totals[3 * 6];
+    ck_node_result single[6];
+    CHECK_OK(ck_score_batch(out, 3, totals, 18, engine, snap, batch, 3, ctx, NULL));
+    CHECK(out[0].selected == out[2].selected || out[0].total == out[2].total);
+    CHECK(out[1].selected == -1 && out[1].status == CK_OK);
+    CHECK_OK(ck_score_pod(&res, single, 6, NULL, 0, engine, snap, web, ctx, NULL));
+    CHECK(out[0].total == res.total && out[0].feasible == res.feasible);
+    for (i = 0; i < n; ++i) {
+      CHECK(totals[i] == (single[i].state == CK_NODE_FEASIBLE ? single[i].total : -1));
+      CHECK(totals[6 + i] == -1);
+      CHECK(totals[12 + i] == totals[i]);
+    }
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "out holds 2 values",
+                ck_score_batch(out, 2, NULL, 0, engine, snap, batch, 3, ctx, NULL));
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "out_totals holds 17 values; 18 are needed",
+                ck_score_batch(out, 3, totals, 17, engine, snap, batch, 3, ctx, NULL));
+    batch[1] = NULL;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "pods[1] is NULL",
+                ck_score_batch(out, 3, NULL, 0, engine, snap, batch, 3, ctx, NULL));
+    CHECK_OK(ck_score_batch(out, 0, NULL, 0, engine, snap, NULL, 0, ctx, NULL));
+    /* Batch calls record no explanation. */
+    CHECK_FAILS(CK_ERROR_NOT_FOUND, "scored no pod", ck_context_explain(&len, buf, sizeof buf, ctx));
+  }
+
+  /* Handles that do not belong together. */
+  {
+    ck_engine* other = NULL;
+    ck_pod_result out[1];
+    const ck_pod* batch[1] = {web};
+    CHECK_OK(ck_engine_create(&other, NULL));
+    CHECK_FAILS(CK_ERROR_MISMATCH, "another engine",
+                ck_score_pod(&res, NULL, 0, NULL, 0, other, snap, web, ctx, NULL));
+    CHECK_FAILS(CK_ERROR_MISMATCH, "another engine",
+                ck_score_batch(out, 1, NULL, 0, other, snap, batch, 1, ctx, NULL));
+    ck_engine_free(other);
+  }
+
+  /* Assume, then publish: kube-scheduler's queue, one pod at a time. The
+   * old snapshot is untouched and stays usable after the cluster is freed. */
+  {
+    ck_snapshot* next = NULL;
+    ck_node_result after[6];
+    size_t chosen;
+    CHECK_OK(ck_score_pod(&res, nodes, 6, NULL, 0, engine, snap, web, ctx, NULL));
+    chosen = (size_t)res.selected;
+    CHECK_OK(ck_cluster_assume(cluster, snap, web, chosen));
+    CHECK_FAILS(CK_ERROR_NOT_FOUND, "node", ck_cluster_assume(cluster, snap, web, 6));
+    CHECK_OK(ck_snapshot_publish(&next, cluster, engine, &so));
+    ck_cluster_free(cluster);
+    ck_signals_free(signals);
+    CHECK_OK(ck_score_pod(&res, after, 6, NULL, 0, engine, next, web, ctx, NULL));
+    /* The chosen node has less room now: its total cannot rise. */
+    CHECK(after[chosen].state != CK_NODE_FEASIBLE || after[chosen].total <= nodes[chosen].total);
+    CHECK(after[chosen].total != nodes[chosen].total || after[chosen].state != nodes[chosen].state);
+    CHECK_OK(ck_score_pod(&res, after, 6, NULL, 0, engine, snap, web, ctx, NULL));
+    CHECK(after[chosen].total == nodes[chosen].total);
+    ck_snapshot_free(next);
+  }
+  ck_context_free(ctx);
+  ck_pod_free(web);
+  ck_pod_free(huge);
+  ck_snapshot_free(snap);
+  ck_engine_free(engine);
+}
+
+static void test_recompile_after_new_resource(void) {
+  ck_engine* engine = NULL;
+  ck_cluster* cluster = NULL;
+  ck_snapshot* first = NULL;
+  ck_snapshot* second = NULL;
+  ck_pod* pod = NULL;
+  ck_context* ctx = NULL;
+  ck_pod_result res;
+  const char* names[] = {"n0"};
+  const char* resources[] = {"cpu", "memory", "pods", "example.com/fpga"};
+  const int64_t cpu[] = {4000}, mem[] = {8LL << 30}, pods[] = {110}, fpga[] = {2};
+  const int64_t* alloc[] = {cpu, mem, pods, fpga};
+  ck_node_arrays na = CK_NODE_ARRAYS_INIT;
+  CHECK_OK(ck_engine_create(&engine, NULL));
+  CHECK_OK(ck_cluster_create(&cluster));
+  na.count = 1;
+  na.names = names;
+  na.resource_count = 3;
+  na.resource_names = resources;
+  na.allocatable = alloc;
+  CHECK_OK(ck_cluster_apply_node_arrays(cluster, &na));
+  CHECK_OK(ck_snapshot_publish(&first, cluster, engine, NULL));
+  CHECK_OK(ck_pod_create(&pod, first, kWebPod, len_of(kWebPod)));
+  na.resource_count = 4;
+  CHECK_OK(ck_cluster_apply_node_arrays(cluster, &na));
+  CHECK_OK(ck_snapshot_publish(&second, cluster, engine, NULL));
+  CHECK_OK(ck_context_create(&ctx, 1));
+  CHECK_OK(ck_score_pod(&res, NULL, 0, NULL, 0, engine, first, pod, ctx, NULL));
+  CHECK_FAILS(CK_ERROR_MISMATCH, "ck_pod_create",
+              ck_score_pod(&res, NULL, 0, NULL, 0, engine, second, pod, ctx, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_context_create(NULL, 1));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_cluster_create(NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_signals_create(NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "cluster is NULL",
+              ck_snapshot_publish(&second, NULL, engine, NULL));
+  ck_context_free(ctx);
+  ck_pod_free(pod);
+  ck_snapshot_free(first);
+  ck_snapshot_free(second);
+  ck_cluster_free(cluster);
+  ck_engine_free(engine);
+}
+
+static void test_reconciler(void) {
+  ck_engine* engine = NULL;
+  ck_reconciler* rec = NULL;
+  ck_zone_decision d[3];
+  ck_zone_input zones[3] = {{"ES", 150.0, 1}, {"NO", 30.0, 1}, {"DE", 0.0, 0}};
+  ck_reconciler_options o = CK_RECONCILER_OPTIONS_INIT;
+  const int64_t t0 = 1700000000;
+  CHECK_OK(ck_engine_create(&engine, NULL));
+  CHECK_OK(ck_reconciler_create(&rec, engine, NULL));
+  CHECK_OK(ck_reconciler_reconcile(d, 3, rec, t0, zones, 3));
+  CHECK(d[0].reason == CK_DECISION_FIRST_ASSIGNMENT && d[0].changed == 1 && d[0].previous == -1);
+  CHECK(strcmp(ck_engine_qos_profile_name(engine, (size_t)d[0].profile), "mixed-burstable") == 0);
+  CHECK(strcmp(ck_engine_qos_profile_name(engine, (size_t)d[1].profile), "green-guaranteed") == 0);
+  CHECK(d[2].reason == CK_DECISION_NO_DATA_UNASSIGNED && d[2].profile == -1);
+  CHECK(d[0].since_unix_seconds == t0);
+  /* Greener a minute later: held by the minimum dwell time (900 s). */
+  zones[0].g_per_kwh = 40.0;
+  CHECK_OK(ck_reconciler_reconcile(d, 3, rec, t0 + 60, zones, 3));
+  CHECK(d[0].reason == CK_DECISION_HELD_BY_DWELL && d[0].changed == 0);
+  CHECK_OK(ck_reconciler_reconcile(d, 3, rec, t0 + 1000, zones, 3));
+  CHECK(d[0].reason == CK_DECISION_MOVED_GREENER && d[0].changed == 1);
+  CHECK(strcmp(ck_decision_reason_name(d[0].reason), "moved-greener") == 0);
+  CHECK(strcmp(ck_decision_reason_name(99), "unknown") == 0);
+  CHECK(strcmp(ck_decision_reason_name(-1), "unknown") == 0);
+  /* Errors change no state. */
+  {
+    ck_zone_input dup[2] = {{"ES", 400.0, 1}, {"ES", 400.0, 1}};
+    ck_zone_input empty[1] = {{"", 10.0, 1}};
+    ck_zone_input null_zone[1] = {{NULL, 10.0, 1}};
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "ES", ck_reconciler_reconcile(d, 2, rec, t0 + 5000, dup, 2));
+    CHECK(ck_reconciler_reconcile(d, 1, rec, t0 + 5000, empty, 1) == CK_ERROR_INVALID_INPUT);
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "zones[0].zone is NULL",
+                ck_reconciler_reconcile(d, 1, rec, t0 + 5000, null_zone, 1));
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "out holds 2 values",
+                ck_reconciler_reconcile(d, 2, rec, t0 + 5000, zones, 3));
+    CHECK_OK(ck_reconciler_reconcile(d, 3, rec, t0 + 5000, zones, 3));
+    CHECK(d[0].reason == CK_DECISION_UNCHANGED && d[0].previous == d[0].profile);
+  }
+  ck_reconciler_free(rec);
+  o.min_dwell_seconds = -5;
+  CHECK(ck_reconciler_create(&rec, engine, &o) == CK_ERROR_INVALID_INPUT);
+  CHECK(strstr(ck_last_error(), "dwell") != NULL);
+  o = (ck_reconciler_options)CK_RECONCILER_OPTIONS_INIT;
+  o.hysteresis_fraction = 1.5;
+  CHECK(ck_reconciler_create(&rec, engine, &o) != CK_OK);
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "engine is NULL", ck_reconciler_create(&rec, NULL, NULL));
+  ck_engine_free(engine);
+}
+
+int main(void) {
+  test_version_and_status();
+  test_free_accepts_null();
+  test_engine();
+  test_signals();
+  test_cluster();
+  test_arrays();
+  test_scoring();
+  test_recompile_after_new_resource();
+  test_reconciler();
+  return ck_test_report("test_capi");
+}
