@@ -353,6 +353,26 @@ CK_API void ck_pod_free(ck_pod* pod);
 /* "namespace/name"; owned by the pod. */
 CK_API const char* ck_pod_key(const ck_pod* pod);
 
+/* The pending Pods (not bound, not terminal) of a text: a List, a PodList, a
+ * single Pod or a stream of documents, JSON or YAML, as `kubectl get pods -o
+ * json|yaml` prints; bound, terminal and non-Pod objects are skipped. Each is
+ * compiled against `snapshot` like ck_pod_create. `source` (C string, may be
+ * NULL) names the text in messages. One bad Pod fails the whole call.
+ * Ownership: ck_pod_list_create / ck_pod_list_free; the pods it holds are
+ * owned by the list (never pass them to ck_pod_free).
+ * Thread safety: immutable; any number of threads may score its pods. */
+typedef struct ck_pod_list ck_pod_list;
+
+CK_API ck_status ck_pod_list_create(ck_pod_list** out, const ck_snapshot* snapshot,
+                                    const char* text, size_t text_len, const char* source);
+CK_API void ck_pod_list_free(ck_pod_list* list);
+/* Pods in text order. 0 for NULL. */
+CK_API size_t ck_pod_list_count(const ck_pod_list* list);
+/* Pod i, borrowed from the list (valid while it lives); NULL when out of
+ * range. ck_pod_list_pods gives the array itself, for ck_score_batch. */
+CK_API const ck_pod* ck_pod_list_get(const ck_pod_list* list, size_t i);
+CK_API const ck_pod* const* ck_pod_list_pods(const ck_pod_list* list);
+
 /* ------------------------------------------------------------------------
  * Scoring context: one thread's scratch memory, random state (ties are broken
  * uniformly at random under the seed) and rotating start node, as
@@ -407,9 +427,14 @@ typedef struct ck_score_options {
  * out_nodes (may be NULL) receives one ck_node_result per snapshot node:
  * nodes_len must be >= ck_snapshot_node_count. out_scores (may be NULL)
  * receives the per-plugin scores, node-major: out_scores[node *
- * plugins + p] with plugins = ck_engine_score_plugin_count(profile); it must
- * hold node_count * plugins values (scores_len); entries of nodes that are not
- * feasible are 0. options may be NULL. A malformed carbon or Katalyst
+ * plugins + p] with plugins = ck_engine_score_plugin_count(profile) of the
+ * profile that scores the pod (out->profile; size the buffer for the widest
+ * profile when pods choose theirs by schedulerName); it must hold node_count
+ * * plugins values (scores_len). Scores are 0..100 after normalisation; -1
+ * marks an entry without a score: the node is not feasible, or the plugin
+ * skipped the pod (kube-scheduler's PreScore Skip, e.g. NodeAffinity for a
+ * pod without preferred terms), so that a real 0 is never confused with
+ * "not scored". options may be NULL. A malformed carbon or Katalyst
  * annotation on the pod is CK_ERROR_INVALID_INPUT. */
 CK_API ck_status ck_score_pod(ck_pod_result* out, ck_node_result* out_nodes, size_t nodes_len,
                               int64_t* out_scores, size_t scores_len, const ck_engine* engine,

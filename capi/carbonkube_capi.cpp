@@ -224,6 +224,11 @@ struct ck_pod {
   std::shared_ptr<const ck::CompiledPod> compiled;
 };
 
+struct ck_pod_list {
+  std::vector<ck_pod> pods;
+  std::vector<const ck_pod*> pointers;  // into pods, for ck_score_batch
+};
+
 struct ck_context {
   ck::ScoringContext scoring;
   // The last ck_score_pod, for explanations (cold path).
@@ -891,6 +896,38 @@ CK_API const char* ck_pod_key(const ck_pod* pod) {
   return pod ? pod->compiled->key.c_str() : nullptr;
 }
 
+CK_API ck_status ck_pod_list_create(ck_pod_list** out, const ck_snapshot* snapshot,
+                                    const char* text, size_t text_len, const char* source) {
+  return guard("ck_pod_list_create", [&] {
+    require(out, "out");
+    require(snapshot, "snapshot");
+    const std::string_view body = text_arg(text, text_len, "text");
+    ck::KubeObjects objects = ck::parse_kube_objects(body, source ? source : "pods");
+    auto list = std::make_unique<ck_pod_list>();
+    for (ck::Pod& p : objects.pods) {
+      if (!p.is_pending()) continue;
+      auto pod = std::make_shared<const ck::Pod>(std::move(p));
+      list->pods.push_back(ck_pod{std::make_shared<const ck::CompiledPod>(
+          ck::compile_pod(std::move(pod), *snapshot->state->snapshot))});
+    }
+    list->pointers.reserve(list->pods.size());
+    for (const ck_pod& p : list->pods) list->pointers.push_back(&p);
+    *out = list.release();
+  });
+}
+
+CK_API void ck_pod_list_free(ck_pod_list* list) { delete list; }
+
+CK_API size_t ck_pod_list_count(const ck_pod_list* list) { return list ? list->pods.size() : 0; }
+
+CK_API const ck_pod* ck_pod_list_get(const ck_pod_list* list, size_t i) {
+  return list && i < list->pods.size() ? &list->pods[i] : nullptr;
+}
+
+CK_API const ck_pod* const* ck_pod_list_pods(const ck_pod_list* list) {
+  return list ? list->pointers.data() : nullptr;
+}
+
 // ---------------------------------------------------------------------------
 // Scoring
 
@@ -950,7 +987,7 @@ CK_API ck_status ck_score_pod(ck_pod_result* out, ck_node_result* out_nodes, siz
         out_nodes[feasible[k]] = {totals[k], CK_NODE_FEASIBLE, -1, 0, 0};
     }
     if (out_scores) {
-      std::fill(out_scores, out_scores + n * plugins, 0);
+      std::fill(out_scores, out_scores + n * plugins, -1);
       const auto feasible = ctx.feasible();
       for (std::size_t p = 0; p < plugins; ++p) {
         if (!ctx.plugin_scored(p)) continue;

@@ -12,13 +12,13 @@
 static int ck_test_failures = 0;
 static int ck_test_checks = 0;
 
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    ++ck_test_checks;                                                   \
-    if (!(cond)) {                                                      \
-      ++ck_test_failures;                                               \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    ++ck_test_checks;                                                          \
+    if (!(cond)) {                                                             \
+      ++ck_test_failures;                                                      \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                   \
+    }                                                                          \
   } while (0)
 
 /* A call that must succeed; prints the library's message when it does not. */
@@ -34,16 +34,16 @@ static int ck_test_checks = 0;
   } while (0)
 
 /* A call that must fail with `status` and a message containing `needle`. */
-#define CHECK_FAILS(status, needle, call)                                             \
-  do {                                                                                \
-    ck_status ck_test_st_ = (call);                                                   \
-    ++ck_test_checks;                                                                 \
-    if (ck_test_st_ != (status) || strstr(ck_last_error(), (needle)) == NULL) {       \
-      ++ck_test_failures;                                                             \
-      fprintf(stderr, "%s:%d: %s returned %s (\"%s\"); expected %s with \"%s\"\n",    \
-              __FILE__, __LINE__, #call, ck_status_name(ck_test_st_), ck_last_error(), \
-              ck_status_name(status), (needle));                                      \
-    }                                                                                 \
+#define CHECK_FAILS(status, needle, call)                                                    \
+  do {                                                                                       \
+    ck_status ck_test_st_ = (call);                                                          \
+    ++ck_test_checks;                                                                        \
+    if (ck_test_st_ != (status) || strstr(ck_last_error(), (needle)) == NULL) {              \
+      ++ck_test_failures;                                                                    \
+      fprintf(stderr, "%s:%d: %s returned %s (\"%s\"); expected %s with \"%s\"\n", __FILE__, \
+              __LINE__, #call, ck_status_name(ck_test_st_), ck_last_error(),                 \
+              ck_status_name(status), (needle));                                             \
+    }                                                                                        \
   } while (0)
 
 /* Reads a whole file (relative to the source tree) into a NUL-terminated

@@ -180,8 +180,7 @@ static void test_engine(void) {
     o.qos_profiles = NULL;
     o.qos_profiles_len = 0;
     o.max_signal_age_seconds = -1;
-    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "max_signal_age_seconds",
-                ck_engine_create(&engine, &o));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "max_signal_age_seconds", ck_engine_create(&engine, &o));
     o.max_signal_age_seconds = 0;
     o.max_g_per_kwh = NAN;
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "max_g_per_kwh", ck_engine_create(&engine, &o));
@@ -267,12 +266,11 @@ static void test_signals(void) {
     struct {
       const char* file;
       ck_signal_format format;
-    } inputs[] = {{"tests/fixtures/signals/electricitymaps_history.json",
-                   CK_SIGNALS_ELECTRICITYMAPS_JSON},
-                  {"tests/fixtures/signals/watttime_historical.json", CK_SIGNALS_WATTTIME_JSON},
-                  {"tests/fixtures/signals/uk_national.json", CK_SIGNALS_UK_CARBON_INTENSITY_JSON},
-                  {"tests/fixtures/signals/carbonaware_bylocation.json",
-                   CK_SIGNALS_CARBON_AWARE_SDK_JSON}};
+    } inputs[] = {
+        {"tests/fixtures/signals/electricitymaps_history.json", CK_SIGNALS_ELECTRICITYMAPS_JSON},
+        {"tests/fixtures/signals/watttime_historical.json", CK_SIGNALS_WATTTIME_JSON},
+        {"tests/fixtures/signals/uk_national.json", CK_SIGNALS_UK_CARBON_INTENSITY_JSON},
+        {"tests/fixtures/signals/carbonaware_bylocation.json", CK_SIGNALS_CARBON_AWARE_SDK_JSON}};
     size_t i;
     for (i = 0; i < sizeof inputs / sizeof inputs[0]; ++i) {
       ck_signals* s = NULL;
@@ -313,9 +311,9 @@ static void test_signals(void) {
                 ck_signals_load(NULL, signals, CK_SIGNALS_WATTTIME_JSON, NULL, 3, NULL, -1));
     CHECK_FAILS(CK_ERROR_INVALID_INPUT, "intensity nan",
                 ck_signals_add_points(signals, "DE", 2, CK_KIND_AVERAGE_DIRECT, &nan_point, 1));
-    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "intensity -4",
-                ck_signals_add_points(signals, "DE", 2, CK_KIND_AVERAGE_DIRECT, &negative_point,
-                                      1));
+    CHECK_FAILS(
+        CK_ERROR_INVALID_INPUT, "intensity -4",
+        ck_signals_add_points(signals, "DE", 2, CK_KIND_AVERAGE_DIRECT, &negative_point, 1));
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "zone is empty",
                 ck_signals_add_points(signals, "", 0, CK_KIND_AVERAGE_DIRECT, good, 2));
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "kind -1",
@@ -385,8 +383,9 @@ static void test_cluster(void) {
     const char bad_quantity[] =
         "{\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": {\"name\": \"n9\"},"
         " \"status\": {\"allocatable\": {\"cpu\": \"4x\"}}}";
-    const char configmap[] = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", "
-                             "\"metadata\": {\"name\": \"c\"}}";
+    const char configmap[] =
+        "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", "
+        "\"metadata\": {\"name\": \"c\"}}";
     const size_t before = ck_cluster_node_count(cluster);
     CHECK_FAILS(CK_ERROR_INVALID_INPUT, "broken.json",
                 ck_cluster_apply(&counts, cluster, broken, len_of(broken), "broken.json"));
@@ -500,10 +499,12 @@ static void test_arrays(void) {
     bad.names = null_names;
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "names[1]", ck_cluster_apply_node_arrays(cluster, &bad));
     bad.names = NULL;
-    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "nodes.names", ck_cluster_apply_node_arrays(cluster, &bad));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "nodes.names",
+                ck_cluster_apply_node_arrays(cluster, &bad));
     bad = na;
     bad.struct_size = 1;
-    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "struct_size", ck_cluster_apply_node_arrays(cluster, &bad));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "struct_size",
+                ck_cluster_apply_node_arrays(cluster, &bad));
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "nodes is NULL",
                 ck_cluster_apply_node_arrays(cluster, NULL));
     CHECK(ck_cluster_node_count(cluster) == before);
@@ -529,11 +530,15 @@ static void test_arrays(void) {
   ck_engine_free(engine);
 }
 
-/* Sum of weight * score over the plugins, as ck_node_result.total. */
+/* Sum of weight * score over the plugins that scored, as
+ * ck_node_result.total (-1: the plugin skipped the pod). */
 static int64_t weighted(const ck_engine* e, size_t profile, const int64_t* row, size_t plugins) {
   int64_t total = 0;
   size_t p;
-  for (p = 0; p < plugins; ++p) total += ck_engine_score_plugin_weight(e, profile, p) * row[p];
+  for (p = 0; p < plugins; ++p) {
+    CHECK(row[p] == -1 || (row[p] >= 0 && row[p] <= 100));
+    if (row[p] >= 0) total += ck_engine_score_plugin_weight(e, profile, p) * row[p];
+  }
   return total;
 }
 
@@ -581,9 +586,10 @@ static void test_scoring(void) {
   CHECK(ck_pod_key(NULL) == NULL);
   {
     ck_pod* p = NULL;
-    const char two[] = "---\nkind: Pod\napiVersion: v1\nmetadata: {name: a}\n"
-                       "spec: {containers: [{name: c}]}\n---\nkind: Pod\napiVersion: v1\n"
-                       "metadata: {name: b}\nspec: {containers: [{name: c}]}\n";
+    const char two[] =
+        "---\nkind: Pod\napiVersion: v1\nmetadata: {name: a}\n"
+        "spec: {containers: [{name: c}]}\n---\nkind: Pod\napiVersion: v1\n"
+        "metadata: {name: b}\nspec: {containers: [{name: c}]}\n";
     const char bad_annotation[] =
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\n  annotations:\n"
         "    carbon-kube.io/qos-profile: gold\n"
@@ -603,12 +609,46 @@ static void test_scoring(void) {
     ck_pod_free(p);
   }
 
+  /* The pending pods of a PodList-shaped file, in order. */
+  {
+    ck_pod_list* list = NULL;
+    char* text = ck_test_read("examples/cluster/pods.yaml", &len);
+    const char* keys[] = {"shop/web-7d9f", "ml/trainer-0", "batch/etl-4411", "batch/huge-0",
+                          "default/debug-shell"};
+    CHECK_OK(ck_pod_list_create(&list, snap, text, len, "pods.yaml"));
+    CHECK(ck_pod_list_count(list) == 5);
+    for (i = 0; i < 5 && i < ck_pod_list_count(list); ++i) {
+      CHECK(strcmp(ck_pod_key(ck_pod_list_get(list, i)), keys[i]) == 0);
+      CHECK(ck_pod_list_pods(list)[i] == ck_pod_list_get(list, i));
+    }
+    CHECK(ck_pod_list_get(list, 5) == NULL);
+    CHECK(ck_pod_list_count(NULL) == 0 && ck_pod_list_get(NULL, 0) == NULL &&
+          ck_pod_list_pods(NULL) == NULL);
+    {
+      ck_pod_result out[5];
+      CHECK_OK(ck_context_create(&ctx, 1));
+      CHECK_OK(ck_score_batch(out, 5, NULL, 0, engine, snap, ck_pod_list_pods(list), 5, ctx, NULL));
+      CHECK(out[3].selected == -1 && out[0].selected >= 0);
+      ck_context_free(ctx);
+    }
+    ck_pod_list_free(list);
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "bad.yaml",
+                ck_pod_list_create(&list, snap, "[1, 2", 5, "bad.yaml"));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "snapshot is NULL",
+                ck_pod_list_create(&list, NULL, text, len, NULL));
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+                ck_pod_list_create(NULL, snap, text, len, NULL));
+    free(text);
+    ck_pod_list_free(NULL);
+  }
+
   /* One pod: as `carbonkube score` (scripts/run.sh) places shop/web-7d9f. */
   CHECK_OK(ck_context_create(&ctx, 1));
   CHECK_FAILS(CK_ERROR_NOT_FOUND, "scored no pod", ck_context_explain(&len, buf, sizeof buf, ctx));
   CHECK_OK(ck_score_pod(&res, nodes, 6, scores, 42, engine, snap, web, ctx, NULL));
   CHECK(res.status == CK_OK && res.profile == 0 && res.processed == 6);
-  CHECK(res.selected >= 0 && strcmp(ck_snapshot_node_name(snap, (size_t)res.selected), "no-1a") == 0);
+  CHECK(res.selected >= 0 &&
+        strcmp(ck_snapshot_node_name(snap, (size_t)res.selected), "no-1a") == 0);
   {
     size_t feasible = 0;
     for (i = 0; i < n; ++i) {
@@ -623,15 +663,18 @@ static void test_scoring(void) {
         CHECK(nodes[i].failed_filter >= 0 &&
               (size_t)nodes[i].failed_filter < ck_engine_filter_plugin_count(engine, 0));
         CHECK(nodes[i].reasons != 0);
-        for (j = 0; j < plugins; ++j) CHECK(scores[i * plugins + j] == 0);
+        for (j = 0; j < plugins; ++j) CHECK(scores[i * plugins + j] == -1);
         CHECK_OK(ck_context_node_reasons(&len, buf, sizeof buf, ctx, i));
-        CHECK(len > 0 && strncmp(buf, ck_engine_filter_plugin_name(
-                                          engine, 0, (size_t)nodes[i].failed_filter),
-                                 strlen(ck_engine_filter_plugin_name(
-                                     engine, 0, (size_t)nodes[i].failed_filter))) == 0);
+        CHECK(len > 0 &&
+              strncmp(buf, ck_engine_filter_plugin_name(engine, 0, (size_t)nodes[i].failed_filter),
+                      strlen(ck_engine_filter_plugin_name(engine, 0,
+                                                          (size_t)nodes[i].failed_filter))) == 0);
       }
     }
     CHECK(feasible == res.feasible && feasible == 4);
+    /* NodeAffinity (plugin 1) skips a pod without preferred terms: -1, not 0. */
+    CHECK(strcmp(ck_engine_score_plugin_name(engine, 0, 1), "NodeAffinity") == 0);
+    CHECK(scores[(size_t)res.selected * plugins + 1] == -1);
     CHECK(nodes[res.selected].total == res.total);
   }
   CHECK_OK(ck_context_node_reasons(&len, buf, sizeof buf, ctx, (size_t)res.selected));
@@ -722,7 +765,8 @@ static void test_scoring(void) {
                 ck_score_batch(out, 3, NULL, 0, engine, snap, batch, 3, ctx, NULL));
     CHECK_OK(ck_score_batch(out, 0, NULL, 0, engine, snap, NULL, 0, ctx, NULL));
     /* Batch calls record no explanation. */
-    CHECK_FAILS(CK_ERROR_NOT_FOUND, "scored no pod", ck_context_explain(&len, buf, sizeof buf, ctx));
+    CHECK_FAILS(CK_ERROR_NOT_FOUND, "scored no pod",
+                ck_context_explain(&len, buf, sizeof buf, ctx));
   }
 
   /* Handles that do not belong together. */
@@ -838,7 +882,8 @@ static void test_reconciler(void) {
     ck_zone_input dup[2] = {{"ES", 400.0, 1}, {"ES", 400.0, 1}};
     ck_zone_input empty[1] = {{"", 10.0, 1}};
     ck_zone_input null_zone[1] = {{NULL, 10.0, 1}};
-    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "ES", ck_reconciler_reconcile(d, 2, rec, t0 + 5000, dup, 2));
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "ES",
+                ck_reconciler_reconcile(d, 2, rec, t0 + 5000, dup, 2));
     CHECK(ck_reconciler_reconcile(d, 1, rec, t0 + 5000, empty, 1) == CK_ERROR_INVALID_INPUT);
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "zones[0].zone is NULL",
                 ck_reconciler_reconcile(d, 1, rec, t0 + 5000, null_zone, 1));
