@@ -71,3 +71,13 @@ else()
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/carbonkube.pc.in ${PROJECT_BINARY_DIR}/carbonkube.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/carbonkube.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The C ABI: libcarbonkube_c.so (the C++ core linked in and hidden), its one
+# header, carbonkube::carbonkube_c in the CMake package, and carbonkube_c.pc
+# (what a Go program names in `#cgo pkg-config: carbonkube_c`).
+install(TARGETS carbonkube_c EXPORT carbonkubeTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/capi/carbonkube.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+configure_file(${PROJECT_SOURCE_DIR}/cmake/carbonkube_c.pc.in ${PROJECT_BINARY_DIR}/carbonkube_c.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/carbonkube_c.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

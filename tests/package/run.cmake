@@ -127,7 +127,8 @@ if(MODE STREQUAL "install")
              ${LIBDIR}/cmake/carbonkube/carbonkubeConfig.cmake
              ${LIBDIR}/cmake/carbonkube/carbonkubeConfigVersion.cmake
              ${LIBDIR}/cmake/carbonkube/carbonkubeTargets.cmake
-             ${LIBDIR}/pkgconfig/carbonkube.pc)
+             ${LIBDIR}/pkgconfig/carbonkube.pc
+             include/carbonkube.h ${LIBDIR}/pkgconfig/carbonkube_c.pc)
     if(NOT EXISTS "${PREFIX}/${_f}")
       message(FATAL_ERROR "[install] ${_f} was not installed")
     endif()
@@ -212,6 +213,27 @@ elseif(MODE STREQUAL "pkg-config")
   # Only needed if the library was built shared: pkg-config sets no rpath.
   set(ENV{LD_LIBRARY_PATH} "${PREFIX}/${LIBDIR}:$ENV{LD_LIBRARY_PATH}")
   check_consumer("${_exe}")
+
+  # The C ABI from plain C, through carbonkube_c.pc; the shared library must
+  # export nothing but ck_ symbols, so no C++ runtime flags are needed.
+  if(NOT C_COMPILER)
+    message(FATAL_ERROR "[pkg-config] -DC_COMPILER=... is required")
+  endif()
+  run("pkg-config flags (C ABI)" COMMAND "${PKG_CONFIG}" --cflags --libs carbonkube_c
+      OUTPUT_VARIABLE _cflags_c)
+  string(STRIP "${_cflags_c}" _cflags_c)
+  message(STATUS "[pkg-config] carbonkube_c: ${_cflags_c}")
+  separate_arguments(_cflags_c UNIX_COMMAND "${_cflags_c}")
+  separate_arguments(_cflags UNIX_COMMAND "${C_FLAGS}")
+  set(_exe_c "${_bindir}/consumer_c")
+  run("compile and link C consumer" WORKING_DIRECTORY "${_bindir}"
+      COMMAND "${C_COMPILER}" -std=c11 ${_cflags} -Wall -Wextra -Wpedantic -Werror
+              "${CONSUMER_SRC}/consumer_c.c" -o "${_exe_c}" ${_ldflags} ${_cflags_c})
+  run("run C consumer" COMMAND "${_exe_c}" OUTPUT_VARIABLE _out_c)
+  if(NOT _out_c MATCHES "placed shop/web-0 on big")
+    message(FATAL_ERROR "[pkg-config] unexpected C consumer output: ${_out_c}")
+  endif()
+  message(STATUS "[pkg-config] C consumer: ${_out_c}")
 
 else()
   message(FATAL_ERROR "run.cmake: unknown MODE '${MODE}'")
