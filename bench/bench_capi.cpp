@@ -62,7 +62,8 @@ struct CapiCluster {
     for (std::size_t i = 0; i < n; ++i) {
       const Node& node = objs.nodes[i];
       names[i] = node.name.c_str();
-      for (const auto& [k, v] : node.labels) labels[i] += (labels[i].empty() ? "" : ",") + k + "=" + v;
+      for (const auto& [k, v] : node.labels)
+        labels[i] += (labels[i].empty() ? "" : ",") + k + "=" + v;
       label_ptrs[i] = labels[i].c_str();
       for (const ResourceAmount& a : node.allocatable)
         for (std::size_t r = 0; r < 4; ++r)
@@ -172,8 +173,8 @@ void BM_CapiScoreBatchWithTotals(benchmark::State& state) {
   std::vector<std::int64_t> totals(static_cast<std::size_t>(kPods) * static_cast<std::size_t>(n));
   std::vector<const ck_pod*> pods(c.pods.begin(), c.pods.end());
   for (auto _ : state) {
-    check(ck_score_batch(out.data(), out.size(), totals.data(), totals.size(), c.engine,
-                         c.snapshot, pods.data(), pods.size(), ctx, nullptr));
+    check(ck_score_batch(out.data(), out.size(), totals.data(), totals.size(), c.engine, c.snapshot,
+                         pods.data(), pods.size(), ctx, nullptr));
     benchmark::DoNotOptimize(totals.data());
   }
   ck_context_free(ctx);

@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "commands.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -22,12 +24,9 @@
 #include "carbonkube/version.hpp"
 
 namespace carbonkube::cli {
-namespace {
 
-constexpr const char* kUsage = R"(carbonkube: carbon-aware scheduling engine for Kubernetes
-
-usage:
-  carbonkube score --nodes FILE [--pods FILE] [--config FILE] [--profile NAME]
+const char* const kScoreUsage =
+    R"(  carbonkube score --nodes FILE [--pods FILE] [--config FILE] [--profile NAME]
                    [--signals FILE [--signals-format F] [--scope S] --zones FILE [--at TIME]]
                    [--cnrs FILE] [--seed N] [--explain]
       Scores every pending pod against the cluster, in order, and prints JSON:
@@ -46,13 +45,9 @@ usage:
       from node labels to grid zones. --at: RFC 3339 time or unix seconds
       (default: the newest signal point). --cnrs: Katalyst CustomNodeResources.
       --explain adds a readable table on stderr.
-  carbonkube version
-  carbonkube help
 )";
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+namespace {
 
 struct ScoreArgs {
   std::vector<std::string> object_files;
@@ -195,6 +190,8 @@ std::int64_t parse_at(const std::string& at) {
   if (!try_parse_timestamp(at, &t, &error)) throw UsageError(fmt::format("--at: {}", error));
   return t;
 }
+
+}  // namespace
 
 int score(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ScoreArgs a = parse_score_args(args);
@@ -367,22 +364,37 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   return failed_pods > 0 ? 2 : 0;
 }
 
+namespace {
+
+// Every subcommand; a new one adds a row here and a file tools/cmd_NAME.cpp.
+const Command kCommands[] = {
+    {"score", kScoreUsage, score},
+};
+
+std::string usage() {
+  std::string u = "carbonkube: carbon-aware scheduling engine for Kubernetes\n\nusage:\n";
+  for (const Command& c : kCommands) u += c.usage;
+  u += "  carbonkube version\n  carbonkube help\n";
+  return u;
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   try {
     if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-      out << kUsage;
+      out << usage();
       return args.empty() ? 2 : 0;
     }
     if (args[0] == "version" || args[0] == "--version") {
       out << "carbonkube " << version_string() << "\n";
       return 0;
     }
-    if (args[0] == "score") return score(args, out, err);
+    for (const Command& c : kCommands)
+      if (args[0] == c.name) return c.run(args, out, err);
     throw UsageError(fmt::format("unknown command \"{}\"", args[0]));
   } catch (const UsageError& e) {
-    err << "carbonkube: " << e.what() << "\n\n" << kUsage;
+    err << "carbonkube: " << e.what() << "\n\n" << usage();
     return 2;
   } catch (const Error& e) {
     err << "carbonkube: error: " << e.what() << "\n";

@@ -72,12 +72,18 @@ int main(int argc, char** argv) {
   char *config_text = NULL, *zones_text = NULL, *pods_text;
 
   for (i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--nodes") == 0) nodes = argv[i + 1];
-    else if (strcmp(argv[i], "--pods") == 0) pods = argv[i + 1];
-    else if (strcmp(argv[i], "--cnrs") == 0) cnrs = argv[i + 1];
-    else if (strcmp(argv[i], "--zones") == 0) zones = argv[i + 1];
-    else if (strcmp(argv[i], "--config") == 0) config = argv[i + 1];
-    else if (strcmp(argv[i], "--at") == 0) at = strtoll(argv[i + 1], NULL, 10);
+    if (strcmp(argv[i], "--nodes") == 0)
+      nodes = argv[i + 1];
+    else if (strcmp(argv[i], "--pods") == 0)
+      pods = argv[i + 1];
+    else if (strcmp(argv[i], "--cnrs") == 0)
+      cnrs = argv[i + 1];
+    else if (strcmp(argv[i], "--zones") == 0)
+      zones = argv[i + 1];
+    else if (strcmp(argv[i], "--config") == 0)
+      config = argv[i + 1];
+    else if (strcmp(argv[i], "--at") == 0)
+      at = strtoll(argv[i + 1], NULL, 10);
     else if (strcmp(argv[i], "--signals") == 0 && signal_count < 16)
       signal_files[signal_count++] = argv[i + 1];
     else {
@@ -86,8 +92,9 @@ int main(int argc, char** argv) {
     }
   }
   if (i != argc || !nodes || !pods) {
-    fprintf(stderr, "usage: ckscore --nodes F --pods F [--cnrs F] [--zones F] [--signals F]... "
-                    "[--at UNIX] [--config F]\n");
+    fprintf(stderr,
+            "usage: ckscore --nodes F --pods F [--cnrs F] [--zones F] [--signals F]... "
+            "[--at UNIX] [--config F]\n");
     return 2;
   }
 
@@ -108,8 +115,8 @@ int main(int argc, char** argv) {
   must(ck_signals_create(&signals), "signals");
   for (i = 0; i < signal_count; ++i) {
     char* text = read_file(signal_files[i], &len);
-    must(ck_signals_load(NULL, signals, CK_SIGNALS_ELECTRICITYMAPS_CSV, text, len,
-                         signal_files[i], -1),
+    must(ck_signals_load(NULL, signals, CK_SIGNALS_ELECTRICITYMAPS_CSV, text, len, signal_files[i],
+                         -1),
          signal_files[i]);
     free(text);
   }

@@ -1,0 +1,31 @@
+// tools/commands.hpp: the subcommands of `carbonkube`, one file each
+// (tools/cmd_*.cpp or cli.cpp for `score`). cli.cpp dispatches through
+// kCommands. A command throws UsageError for bad arguments (exit 2 with the
+// usage), carbonkube::Error for bad input (exit 2), and returns its exit code.
+#pragma once
+
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace carbonkube::cli {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// args[0] is the command's own name.
+using CommandFn = int (*)(const std::vector<std::string>& args, std::ostream& out,
+                          std::ostream& err);
+
+struct Command {
+  const char* name;
+  const char* usage;  // indented usage block, printed by `carbonkube help`
+  CommandFn run;
+};
+
+int score(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+extern const char* const kScoreUsage;
+
+}  // namespace carbonkube::cli
