@@ -9,6 +9,8 @@ packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libfmt-dev 
           abigail-tools)
 
 missing=()
+# Go for the cgo example (examples/go): the machine's own /usr/local/go, else Debian's.
+if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then packages+=(golang-go); fi
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -1,0 +1,3 @@
+module carbonkube.example/go
+
+go 1.22
