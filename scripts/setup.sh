@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libfmt-dev libyaml-cpp-dev
           nlohmann-json3-dev libbenchmark-dev doctest-dev clang-format
-          abigail-tools)
+          abigail-tools python3-venv python3-dev)
 
 missing=()
 # Go for the cgo example (examples/go): the machine's own /usr/local/go, else Debian's.
