@@ -238,6 +238,94 @@ double emissions_g(const IntensityCurve& curve, const PlannedJob& job, std::span
   return g;
 }
 
+PlannedJob within_curve(const IntensityCurve& curve, PlannedJob job) {
+  if (job.arrival + job.duration_seconds > curve.end())
+    throw InvalidInput(
+        fmt::format("planned job: arrival {} + duration {} s is past the end of {} ({})",
+                    format_timestamp(job.arrival), job.duration_seconds, curve.source(),
+                    format_timestamp(curve.end())));
+  job.deadline = std::max(job.arrival + job.duration_seconds, std::min(job.deadline, curve.end()));
+  return job;
+}
+
+// ---------------------------------------------------------------------------
+// RollingForecast
+
+std::string_view to_string(ForecastModel model) noexcept {
+  switch (model) {
+    case ForecastModel::kSeasonalNaive:
+      return "seasonal-naive";
+    case ForecastModel::kRidge:
+      return "ridge";
+    case ForecastModel::kPerfect:
+      return "perfect";
+  }
+  return "unknown";
+}
+
+std::optional<ForecastModel> parse_forecast_model(std::string_view text) {
+  for (ForecastModel m :
+       {ForecastModel::kSeasonalNaive, ForecastModel::kRidge, ForecastModel::kPerfect})
+    if (to_string(m) == text) return m;
+  return std::nullopt;
+}
+
+RollingForecast::RollingForecast(const HourlyGrid& grid, ForecastModel model,
+                                 std::int64_t first_issue, std::int64_t every_seconds,
+                                 std::size_t horizon_cells, const RidgeOptions& ridge_options)
+    : model_(model), first_(first_issue), every_(every_seconds) {
+  constexpr std::size_t kMaxHorizon = 168;
+  const std::int64_t step = grid.step_seconds;
+  if (step <= 0 || grid.size() == 0)
+    throw InvalidInput(fmt::format("rolling forecast: zone \"{}\": empty grid", grid.zone));
+  if (every_seconds <= 0 || every_seconds % step != 0)
+    throw InvalidInput(fmt::format(
+        "rolling forecast: zone \"{}\": the cadence {} s must be a positive multiple of the "
+        "cell ({} s)",
+        grid.zone, every_seconds, step));
+  if (horizon_cells == 0 || horizon_cells > kMaxHorizon)
+    throw InvalidInput(fmt::format("rolling forecast: zone \"{}\": horizon {} cells is not 1..{}",
+                                   grid.zone, horizon_cells, kMaxHorizon));
+  const RidgeForecaster ridge(ridge_options);
+  std::vector<double> out;
+  for (std::int64_t t = first_issue; t < grid.end(); t += every_seconds) {
+    const auto left = static_cast<std::size_t>((grid.end() - t + step - 1) / step);
+    out.assign(std::min(horizon_cells, left), 0.0);
+    switch (model) {
+      case ForecastModel::kSeasonalNaive:
+        seasonal_naive(grid, t, out);
+        break;
+      case ForecastModel::kRidge:
+        ridge.forecast(grid, t, out);
+        break;
+      case ForecastModel::kPerfect: {
+        if (t < grid.start || (t - grid.start) % step != 0)
+          throw InvalidInput(fmt::format(
+              "rolling forecast: zone \"{}\": issue {} is not a cell boundary of the grid",
+              grid.zone, format_timestamp(t)));
+        const auto i = static_cast<std::size_t>((t - grid.start) / step);
+        std::copy_n(grid.g_per_kwh.begin() + static_cast<std::ptrdiff_t>(i), out.size(),
+                    out.begin());
+        break;
+      }
+    }
+    curves_.emplace_back(t, step, out,
+                         fmt::format("zone \"{}\" {} forecast issued {}", grid.zone,
+                                     to_string(model), format_timestamp(t)));
+  }
+  if (curves_.empty())
+    throw InvalidInput(fmt::format("rolling forecast: zone \"{}\": first issue {} is past the grid",
+                                   grid.zone, format_timestamp(first_issue)));
+}
+
+const IntensityCurve& RollingForecast::curve_at(std::int64_t t) const {
+  if (t < first_)
+    throw InvalidInput(fmt::format("rolling forecast: {} is before the first issue {}",
+                                   format_timestamp(t), format_timestamp(first_)));
+  const auto i = std::min(static_cast<std::size_t>((t - first_) / every_), curves_.size() - 1);
+  return curves_[i];
+}
+
 // ---------------------------------------------------------------------------
 // Deferrable pods
 

@@ -55,7 +55,8 @@ double daily_weekly(std::int64_t t) {
 
 TEST_CASE("forecast: resample the bundled year onto an hourly grid") {
   for (const char* zone : {"US-CAL-CISO", "ES", "NO", "BR"}) {
-    CAPTURE(zone);
+    const std::string zone_name = zone;
+    CAPTURE(zone_name);
     const ZoneSeries& s = bundled_zone(zone);
     HourlyGrid g = resample(s);
     CHECK(g.start == k2023);
@@ -175,7 +176,8 @@ TEST_CASE("forecast: with little history the ridge falls back to seasonal-naive"
 
 TEST_CASE("forecast: day-ahead MAPE on the bundled 2023 data, ridge beats seasonal-naive") {
   for (const char* zone : {"US-CAL-CISO", "ES", "NO", "BR"}) {
-    CAPTURE(zone);
+    const std::string zone_name = zone;
+    CAPTURE(zone_name);
     ForecastAccuracy acc = evaluate_day_ahead(resample(bundled_zone(zone)));
     MESSAGE(std::string(zone) << ": day-ahead MAPE seasonal-naive " << acc.mape_seasonal_naive
                               << "% ridge " << acc.mape_ridge << "% over " << acc.issues

@@ -208,7 +208,8 @@ TEST_CASE(
     "planner: on the bundled 2023 data, forecast plans save carbon and perfect knowledge bounds "
     "them") {
   for (const char* zone : {"US-CAL-CISO", "ES"}) {
-    CAPTURE(zone);
+    const std::string zone_name = zone;
+    CAPTURE(zone_name);
     HourlyGrid g = bundled_grid(zone);
     IntensityCurve actual = IntensityCurve::from_grid(g);
     RidgeForecaster ridge;
@@ -291,4 +292,72 @@ TEST_CASE("planner: the scheduling gate lifts at the planned start") {
   CHECK_FALSE(d.lift);
   CHECK(d.lift_at == k2023 + 5 * kH);
   CHECK(gate_decision(pod, plan, k2023 + 5 * kH).lift);
+}
+
+TEST_CASE("planner: rolling forecasts replay what was known at each arrival") {
+  HourlyGrid g = bundled_grid("US-CAL-CISO");
+  const std::int64_t first = k2023 + 64 * kD;
+  RollingForecast perfect(g, ForecastModel::kPerfect, first, kD, 48);
+  RollingForecast ridge(g, ForecastModel::kRidge, first, kD, 48);
+  RollingForecast naive(g, ForecastModel::kSeasonalNaive, first, kD, 48);
+  CHECK(perfect.issues() == 365 - 64);
+  CHECK(ridge.issues() == perfect.issues());
+  // An arrival at 13:30 reads the forecast issued at midnight.
+  const std::int64_t t = k2023 + 100 * kD + 13 * kH + 1800;
+  const IntensityCurve& c = ridge.curve_at(t);
+  CHECK(c.start() == k2023 + 100 * kD);
+  CHECK(c.end() == c.start() + 48 * kH);
+  CHECK(perfect.curve_at(t).values()[5] == g.g_per_kwh[100 * 24 + 5]);
+  std::vector<double> direct(48);
+  RidgeForecaster().forecast(g, k2023 + 100 * kD, direct);
+  CHECK(std::equal(direct.begin(), direct.end(), c.values().begin()));
+  // The last issue's horizon is cut at the grid's end.
+  CHECK(perfect.curve_at(g.end() - 1).end() == g.end());
+  CHECK_THROWS_AS(ridge.curve_at(first - 1), InvalidInput);
+  CHECK_THROWS_AS(RollingForecast(g, ForecastModel::kRidge, k2023 + kD), InvalidInput);
+  CHECK_THROWS_AS(RollingForecast(g, ForecastModel::kPerfect, first, 1800), InvalidInput);
+  CHECK_THROWS_AS(RollingForecast(g, ForecastModel::kPerfect, first, kD, 0), InvalidInput);
+  CHECK(parse_forecast_model("ridge") == ForecastModel::kRidge);
+  CHECK_FALSE(parse_forecast_model("oracle").has_value());
+
+  // Jobs on the three: perfect <= ridge-planned and naive-planned (scored on
+  // the actual grid), all <= running at arrival in total.
+  IntensityCurve actual = IntensityCurve::from_grid(g);
+  Planner planner;
+  double now_g = 0, perfect_g = 0, ridge_g = 0, naive_g = 0;
+  for (int i = 0; i < 600; ++i) {
+    PlannedJob job;
+    job.arrival = first + i * 11 * kH + (i % 7) * 600;
+    if (job.arrival + 30 * kH > g.end()) break;
+    job.duration_seconds = (1 + i % 6) * kH;
+    job.deadline = job.arrival + job.duration_seconds + 12 * kH;
+    job.interruptible = i % 3 == 0;
+    double job_g[3] = {0, 0, 0};
+    const RollingForecast* fcs[] = {&perfect, &ridge, &naive};
+    for (int k = 0; k < 3; ++k) {
+      const IntensityCurve& curve = fcs[k]->curve_at(job.arrival);
+      Plan p = planner.plan(curve, within_curve(curve, job));
+      job_g[k] = emissions_g(actual, job, p.runs);
+    }
+    // The perfect forecast is the actual grid over the job's window.
+    CHECK(job_g[0] == doctest::Approx(planner.plan(actual, job).expected_g));
+    CHECK(job_g[0] <= job_g[1] + 1e-6);
+    CHECK(job_g[0] <= job_g[2] + 1e-6);
+    perfect_g += job_g[0];
+    ridge_g += job_g[1];
+    naive_g += job_g[2];
+    const Run now_run{job.arrival, job.arrival + job.duration_seconds};
+    now_g += emissions_g(actual, job, std::span<const Run>(&now_run, 1));
+  }
+  MESSAGE("CAISO: run now " << now_g << " g, seasonal-naive plans " << naive_g << " g, ridge plans "
+                            << ridge_g << " g, perfect " << perfect_g << " g");
+  CHECK(perfect_g <= ridge_g);
+  CHECK(perfect_g <= naive_g);
+  CHECK(ridge_g < now_g);
+  CHECK(naive_g < now_g);
+  // within_curve trims, and refuses a job the curve cannot hold.
+  PlannedJob late{c.end() - kH, 2 * kH, c.end() + kH, false, 1.0, {}};
+  CHECK_THROWS_AS(within_curve(c, late), InvalidInput);
+  late.arrival = c.end() - 3 * kH;
+  CHECK(within_curve(c, late).deadline == c.end());
 }

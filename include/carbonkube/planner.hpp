@@ -136,6 +136,51 @@ class Planner {
 /// is outside the curve.
 double emissions_g(const IntensityCurve& curve, const PlannedJob& job, std::span<const Run> runs);
 
+/// The job with its deadline trimmed to the curve's end (never below
+/// arrival + duration), for horizons shorter than some deadlines. Throws
+/// InvalidInput when even arrival + duration is past the curve.
+PlannedJob within_curve(const IntensityCurve& curve, PlannedJob job);
+
+/// Forecasts issued at a fixed cadence over a grid, as the curves a planner
+/// reads: curve_at(t) is the forecast of the latest issue at or before t,
+/// covering [issue, issue + horizon). What the simulator replays: each job
+/// is planned on curve_at(arrival) and scored on the actual grid.
+enum class ForecastModel : std::uint8_t {
+  kSeasonalNaive,
+  kRidge,
+  kPerfect,  // the actual cells: the perfect-knowledge bound
+};
+std::string_view to_string(ForecastModel model) noexcept;
+/// "seasonal-naive", "ridge", "perfect"; nullopt otherwise.
+std::optional<ForecastModel> parse_forecast_model(std::string_view text);
+
+class RollingForecast {
+ public:
+  /// Issues at first_issue, first_issue + every, ... while the issue is
+  /// before the grid's end (a horizon past the grid's end is cut there;
+  /// for kPerfect, kSeasonalNaive and kRidge alike). first_issue must be a
+  /// cell boundary with the history the model needs (ridge: 8 days; seasonal-
+  /// naive: 1 day; perfect: none); every > 0 a multiple of the cell; horizon
+  /// 1..168 cells. Throws InvalidInput otherwise.
+  RollingForecast(const HourlyGrid& grid, ForecastModel model, std::int64_t first_issue,
+                  std::int64_t every_seconds = 86400, std::size_t horizon_cells = 48,
+                  const RidgeOptions& ridge = {});
+
+  /// The curve of the latest issue at or before t; throws InvalidInput when
+  /// t is before the first issue.
+  const IntensityCurve& curve_at(std::int64_t t) const;
+  std::size_t issues() const { return curves_.size(); }
+  std::int64_t first_issue() const { return first_; }
+  std::int64_t every_seconds() const { return every_; }
+  ForecastModel model() const { return model_; }
+
+ private:
+  ForecastModel model_;
+  std::int64_t first_;
+  std::int64_t every_;
+  std::vector<IntensityCurve> curves_;
+};
+
 // ---------------------------------------------------------------------------
 // Deferrable pods and scheduling gates
 
