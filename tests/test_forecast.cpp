@@ -3,8 +3,11 @@
 // bundled Electricity Maps 2023 data.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 #include "carbonkube/forecast.hpp"
 #include "carbonkube/kube.hpp"
 #include "carbonkube/signals.hpp"
+#include "cli.hpp"
 
 using namespace carbonkube;
 
@@ -188,4 +192,28 @@ TEST_CASE("forecast: day-ahead MAPE on the bundled 2023 data, ridge beats season
     CHECK(acc.mape_ridge < acc.mape_seasonal_naive);
     CHECK(acc.mae_ridge < acc.mae_seasonal_naive);
   }
+}
+
+TEST_CASE("forecast: the carbonkube forecast command") {
+  const std::string dir = std::string(CARBONKUBE_SOURCE_DIR) + "/data/carbon/electricitymaps/";
+  std::ostringstream out, err;
+  int rc = cli::run({"forecast", "--signals", dir + "NO_2023_hourly.csv", "--signals",
+                     dir + "BR_2023_hourly.csv", "--json"},
+                    out, err);
+  REQUIRE_MESSAGE(rc == 0, err.str());
+  auto j = nlohmann::json::parse(out.str());
+  REQUIRE(j["zones"].size() == 2);
+  CHECK(j["zones"][0]["zone"] == "NO");
+  CHECK(j["zones"][1]["zone"] == "BR");
+  CHECK(j["zones"][1]["issues"] == 301);
+  CHECK(j["zones"][1]["mapeRidge"].get<double>() <
+        j["zones"][1]["mapeSeasonalNaive"].get<double>());
+  std::ostringstream table, e2;
+  CHECK(cli::run({"forecast", "--signals", dir + "BR_2023_hourly.csv"}, table, e2) == 0);
+  CHECK(table.str().find("MAPE ridge") != std::string::npos);
+  std::ostringstream o3, e3;
+  CHECK(cli::run({"forecast"}, o3, e3) == 2);
+  CHECK(cli::run({"forecast", "--signals", dir + "BR_2023_hourly.csv", "--scope", "x"}, o3, e3) ==
+        2);
+  CHECK(cli::run({"forecast", "--signals", dir + "missing.csv"}, o3, e3) == 2);
 }

@@ -3,10 +3,15 @@
 // bundled 2023 data, bad jobs, deferrable-pod annotations and the gate.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +19,7 @@
 #include "carbonkube/forecast.hpp"
 #include "carbonkube/planner.hpp"
 #include "carbonkube/signals.hpp"
+#include "cli.hpp"
 #include "fixtures.hpp"
 
 using namespace carbonkube;
@@ -360,4 +366,51 @@ TEST_CASE("planner: rolling forecasts replay what was known at each arrival") {
   CHECK_THROWS_AS(within_curve(c, late), InvalidInput);
   late.arrival = c.end() - 3 * kH;
   CHECK(within_curve(c, late).deadline == c.end());
+}
+
+TEST_CASE("planner: the carbonkube plan command, one job and a trace") {
+  const std::string csv =
+      std::string(CARBONKUBE_SOURCE_DIR) + "/data/carbon/electricitymaps/ES_2023_hourly.csv";
+  std::ostringstream out, err;
+  int rc = cli::run({"plan", "--signals", csv, "--arrival", "2023-06-01T06:00:00Z", "--duration",
+                     "4h", "--max-delay", "24h", "--model", "perfect"},
+                    out, err);
+  REQUIRE_MESSAGE(rc == 0, err.str());
+  auto j = nlohmann::json::parse(out.str());
+  CHECK(j["zone"] == "ES");
+  CHECK(j["gateLiftAt"] == j["start"]);
+  // Perfect knowledge: the plan's expectation is what it actually emits.
+  CHECK(j["expectedG"].get<double>() == doctest::Approx(j["actualG"].get<double>()));
+  CHECK(j["actualG"].get<double>() <= j["actualImmediateG"].get<double>());
+  // A small trace, written here in the Azure trace's format.
+  const std::string trace = "/tmp/carbonkube_test_plan_trace.csv";
+  {
+    std::ofstream f(trace);
+    f << "arrival_time,length,cpus\n";
+    for (int i = 0; i < 200; ++i)
+      f << 200 + i * 7.5 << "," << 1 + i % 5 << "," << 2 + i % 8 << "\n";
+  }
+  for (const char* model : {"ridge", "seasonal-naive"}) {
+    std::ostringstream o, e;
+    REQUIRE_MESSAGE(
+        cli::run({"plan", "--signals", csv, "--trace", trace, "--model", model}, o, e) == 0,
+        e.str());
+    auto t = nlohmann::json::parse(o.str());
+    CHECK(t["jobs"] == 200);
+    CHECK(t["plannedKg"].get<double>() < t["runAtArrivalKg"].get<double>());
+    CHECK(t["perfectKg"].get<double>() <= t["plannedKg"].get<double>());
+  }
+  {
+    std::ofstream f(trace);
+    f << "arrival_time,length,cpus\n300,abc,4\n";
+  }
+  std::ostringstream o, e;
+  CHECK(cli::run({"plan", "--signals", csv, "--trace", trace}, o, e) == 2);
+  CHECK(e.str().find("line 2: length") != std::string::npos);
+  CHECK(cli::run({"plan", "--signals", csv, "--arrival", "2023-06-01T06:00:00Z"}, o, e) == 2);
+  CHECK(cli::run({"plan", "--signals", csv, "--arrival", "2023-01-02T00:00:00Z", "--duration", "1h",
+                  "--max-delay", "2h"},
+                 o, e) == 2);  // before the first forecast
+  CHECK(cli::run({"plan", "--signals", csv, "--model", "oracle"}, o, e) == 2);
+  std::remove(trace.c_str());
 }

@@ -369,6 +369,8 @@ namespace {
 // Every subcommand; a new one adds a row here and a file tools/cmd_NAME.cpp.
 const Command kCommands[] = {
     {"score", kScoreUsage, score},
+    {"forecast", kForecastUsage, forecast},
+    {"plan", kPlanUsage, plan},
 };
 
 std::string usage() {

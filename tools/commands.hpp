@@ -27,5 +27,9 @@ struct Command {
 
 int score(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 extern const char* const kScoreUsage;
+int forecast(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+extern const char* const kForecastUsage;
+int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+extern const char* const kPlanUsage;
 
 }  // namespace carbonkube::cli
