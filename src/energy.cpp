@@ -100,7 +100,9 @@ void attribute(const NodePowerModel& model, std::span<const PodUsage> pods, Idle
                Attribution& out) {
   for (std::size_t i = 0; i < pods.size(); ++i) {
     const PodUsage& u = pods[i];
-    const std::string where = fmt::format("pod usage [{}]", i);
+    auto ok = [](double v) { return std::isfinite(v) && v >= 0; };
+    if (ok(u.cpu_cores) && ok(u.memory_gb) && ok(u.gpus) && ok(u.gpu_utilisation)) continue;
+    const std::string where = fmt::format("pod usage [{}]", i);  // only to fail
     check_value(u.cpu_cores, where, "cpu_cores");
     check_value(u.memory_gb, where, "memory_gb");
     check_value(u.gpus, where, "gpus");
