@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the release build's test suite (unit tests,
-# CLI tests, package-consumer tests), a clang-format check, the asan+ubsan
+# CLI tests, C ABI tests from C and Go, package-consumer tests), the Python
+# package's pytest suite, a clang-format check, the asan+ubsan
 # build's test suite (all but the package tests, which rebuild the library)
 # and the concurrency test under TSan. CARBONKUBE_TEST_SANITIZERS=0 skips the
 # two sanitizer builds.
@@ -8,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh release
 ctest --preset release --parallel "$(nproc)"
+# The Python package, installed into .venv/ (scripts/python.sh), and its tests.
+bash scripts/python.sh
+.venv/bin/python -m pytest -q
 bash scripts/format.sh --check
 if [ "${CARBONKUBE_TEST_SANITIZERS:-1}" != 0 ]; then
   bash scripts/build.sh asan

@@ -26,6 +26,9 @@ __all__ = ["Engine", "Context", "ScoreResult", "BatchResult", "Reconciler", "NOD
 NODE_STATES = ("not-evaluated", "feasible", "infeasible")
 
 
+_BY_NAME: int = _core.PROFILE_BY_SCHEDULER_NAME
+
+
 def _optional_text(value: Optional[Document], what: str) -> Optional[bytes]:
     return None if value is None else document_text(value, what)[0]
 
@@ -117,6 +120,26 @@ class Engine:
             _context=ctx,
         )
 
+    def select(
+        self,
+        snapshot: Snapshot,
+        pod: Pod,
+        context: Optional["Context"] = None,
+        *,
+        profile: Union[int, str, None] = None,
+    ) -> Optional[int]:
+        """The node index a full scheduling cycle selects for ``pod`` (None
+        when no node is feasible), without per-node results: the cheapest
+        call, for a host that only needs the decision."""
+        if snapshot.engine is not self:
+            self._check(snapshot)
+        ctx = context if context is not None else Context()
+        selected = ctx._core.select(
+            self._core, snapshot._core, pod._core,
+            _BY_NAME if profile is None else self._profile_index(profile),
+        )[0]
+        return None if selected < 0 else selected
+
     def score_batch(
         self,
         snapshot: Snapshot,
@@ -129,21 +152,14 @@ class Engine:
         """Scores pods independently against one snapshot (nothing is assumed
         bound between them), with the GIL released. A pod that fails has its
         error in ``status`` and does not stop the others."""
-        self._check(snapshot)
-        core_pods = [p._core for p in pods]
+        if snapshot.engine is not self:
+            self._check(snapshot)
         ctx = context if context is not None else Context()
-        results, totals_array, message = ctx._core.score_batch(
-            self._core, snapshot._core, core_pods, self._profile_index(profile), totals
+        records, totals_array, message = ctx._core.score_batch(
+            self._core, snapshot._core, [p._core for p in pods],
+            _BY_NAME if profile is None else self._profile_index(profile), totals,
         )
-        return BatchResult(
-            selected=results["selected"],
-            total=results["total"],
-            feasible_count=results["feasible"],
-            status=results["status"],
-            totals=totals_array,
-            error=message,
-            node_names=snapshot.node_names,
-        )
+        return BatchResult(records, totals_array, message, snapshot)
 
     def _check(self, snapshot: Snapshot) -> None:
         if snapshot.engine is not self:
@@ -212,22 +228,41 @@ class ScoreResult:
         return json.loads(self._context._core.explain())
 
 
-@dataclass(frozen=True, eq=False)
 class BatchResult:
-    """Pods scored together: per pod ``selected`` (node index, -1 for none),
-    ``total``, ``feasible_count`` and ``status`` (0 ok, else a ck_status);
-    ``totals[pod, node]`` the weighted totals (-1 where infeasible)."""
+    """Pods scored together. ``records`` is a structured array, one record
+    per pod (``selected`` node index or -1, ``total``, ``feasible``,
+    ``processed``, ``status`` 0 or a ck_status, ``profile``), written by the
+    engine in place; the properties are views of it. ``totals[pod, node]``
+    holds the weighted totals (-1 where infeasible). ``error`` is the first
+    failing pod's message ("" when all succeeded)."""
 
-    selected: np.ndarray
-    total: np.ndarray
-    feasible_count: np.ndarray
-    status: np.ndarray
-    totals: Optional[np.ndarray]
-    error: str
-    node_names: list[str]
+    __slots__ = ("records", "totals", "error", "_snapshot")
+
+    def __init__(self, records: np.ndarray, totals: Optional[np.ndarray], error: str, snapshot: Snapshot) -> None:
+        self.records = records
+        self.totals = totals
+        self.error = error
+        self._snapshot = snapshot
+
+    @property
+    def selected(self) -> np.ndarray:
+        return self.records["selected"]
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.records["total"]
+
+    @property
+    def feasible_count(self) -> np.ndarray:
+        return self.records["feasible"]
+
+    @property
+    def status(self) -> np.ndarray:
+        return self.records["status"]
 
     def selected_names(self) -> list[Optional[str]]:
-        return [None if i < 0 else self.node_names[i] for i in self.selected]
+        names = self._snapshot.node_names
+        return [None if i < 0 else names[i] for i in self.selected]
 
 
 class Reconciler:

@@ -215,10 +215,10 @@ struct Signals {
                             std::to_string(times.size()) + " times, " +
                             std::to_string(values.size()) + " values)");
     std::vector<ck_signal_point> points(static_cast<std::size_t>(times.size()));
-    py::array_t<bool, py::array::c_style | py::array::forcecast> est;
+    std::optional<py::array_t<bool, py::array::c_style | py::array::forcecast>> est;
     if (!estimated.is_none()) {
       est = estimated.cast<py::array_t<bool, py::array::c_style | py::array::forcecast>>();
-      if (est.ndim() != 1 || est.size() != times.size())
+      if (est->ndim() != 1 || est->size() != times.size())
         throw py::value_error("add_points: estimated must have one entry per point");
     }
     auto t = times.unchecked<1>();
@@ -227,7 +227,7 @@ struct Signals {
       auto& p = points[static_cast<std::size_t>(i)];
       p.unix_seconds = t(i);
       p.g_per_kwh = v(i);
-      p.estimated = est ? (est.at(i) ? 1 : 0) : 0;
+      p.estimated = est ? (est->at(i) ? 1 : 0) : 0;
     }
     std::lock_guard lock(mutex);
     check(ck_signals_add_points(handle.get(), zone.data(), zone.size(),
@@ -477,7 +477,9 @@ struct Cluster {
 // Scoring.
 
 // NumPy dtypes that mirror the C structs, so the C ABI writes into arrays.
-py::dtype node_result_dtype() {
+// Built once (building a dtype costs microseconds) and deliberately leaked,
+// like the error classes.
+py::dtype make_node_result_dtype() {
   static_assert(sizeof(ck_node_result) == 24);
   py::list names, formats, offsets;
   names.append("total");
@@ -500,7 +502,7 @@ py::dtype node_result_dtype() {
   return py::dtype::from_args(spec);
 }
 
-py::dtype pod_result_dtype() {
+py::dtype make_pod_result_dtype() {
   py::list names, formats, offsets;
   auto field = [&](const char* n, const char* f, std::size_t off) {
     names.append(n);
@@ -519,6 +521,15 @@ py::dtype pod_result_dtype() {
   spec["offsets"] = offsets;
   spec["itemsize"] = sizeof(ck_pod_result);
   return py::dtype::from_args(spec);
+}
+
+const py::dtype& node_result_dtype() {
+  static const py::dtype* dtype = new py::dtype(make_node_result_dtype());
+  return *dtype;
+}
+const py::dtype& pod_result_dtype() {
+  static const py::dtype* dtype = new py::dtype(make_pod_result_dtype());
+  return *dtype;
 }
 
 struct Context {
@@ -541,8 +552,8 @@ struct Context {
     py::array nodes(node_result_dtype(), static_cast<py::ssize_t>(n));
     py::array_t<std::int64_t> scores;
     if (with_scores)
-      scores = py::array_t<std::int64_t>({static_cast<py::ssize_t>(n),
-                                          static_cast<py::ssize_t>(std::max<std::size_t>(width, 1))});
+      scores = py::array_t<std::int64_t>(
+          {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(std::max<std::size_t>(width, 1))});
     ck_score_options o = CK_SCORE_OPTIONS_INIT;
     o.profile = profile;
     auto* out = static_cast<ck_pod_result*>(pod_out.mutable_data());
@@ -561,12 +572,30 @@ struct Context {
     if (with_scores) {
       // The C ABI packs node-major rows of the scoring profile's width.
       std::size_t plugins = ck_engine_score_plugin_count(engine.handle.get(), out->profile);
-      py::array_t<std::int64_t> packed({static_cast<py::ssize_t>(n),
-                                        static_cast<py::ssize_t>(plugins)});
+      py::array_t<std::int64_t> packed(
+          {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(plugins)});
       std::copy(out_scores, out_scores + n * plugins, packed.mutable_data());
       score_obj = packed;
     }
     return py::make_tuple(pod_out[py::int_(0)], nodes, score_obj);
+  }
+
+  // Selection only, for the lowest per-call cost: (selected, total, feasible)
+  // with selected -1 when no node is feasible. No arrays are made.
+  py::tuple select(const Engine& engine, const Snapshot& snap, const Pod& pod,
+                   std::size_t profile) {
+    ck_pod_result out{};
+    ck_score_options o = CK_SCORE_OPTIONS_INIT;
+    o.profile = profile;
+    ck_status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard lock(mutex);
+      status = ck_score_pod(&out, nullptr, 0, nullptr, 0, engine.handle.get(), snap.handle.get(),
+                            pod.pod, handle.get(), &o);
+    }
+    check(status);
+    return py::make_tuple(out.selected, out.total, out.feasible);
   }
 
   // Returns (results: ck_pod_result array, totals: int64 (pods, nodes) or None).
@@ -644,7 +673,8 @@ struct Reconciler {
     handle.reset(r);
   }
 
-  py::list reconcile(std::int64_t now, const std::vector<std::tuple<std::string, double, bool>>& zones) {
+  py::list reconcile(std::int64_t now,
+                     const std::vector<std::tuple<std::string, double, bool>>& zones) {
     std::vector<ck_zone_input> in(zones.size());
     for (std::size_t i = 0; i < zones.size(); ++i) {
       in[i].zone = std::get<0>(zones[i]).c_str();
@@ -654,8 +684,8 @@ struct Reconciler {
     std::vector<ck_zone_decision> out(std::max<std::size_t>(zones.size(), 1));
     {
       std::lock_guard lock(mutex);
-      check(ck_reconciler_reconcile(out.data(), out.size(), handle.get(), now, in.data(),
-                                    in.size()));
+      check(
+          ck_reconciler_reconcile(out.data(), out.size(), handle.get(), now, in.data(), in.size()));
     }
     py::list result;
     for (std::size_t i = 0; i < zones.size(); ++i) {
@@ -687,10 +717,10 @@ PYBIND11_MODULE(_core, m) {
   });
 
   py::class_<Engine>(m, "Engine")
-      .def(py::init<const py::object&, const py::object&, const py::object&, std::int64_t,
-                    double>(),
-           py::arg("scheduler_config"), py::arg("qos_profiles"), py::arg("zone_map"),
-           py::arg("max_signal_age_seconds"), py::arg("max_g_per_kwh"))
+      .def(
+          py::init<const py::object&, const py::object&, const py::object&, std::int64_t, double>(),
+          py::arg("scheduler_config"), py::arg("qos_profiles"), py::arg("zone_map"),
+          py::arg("max_signal_age_seconds"), py::arg("max_g_per_kwh"))
       .def("profile_names", &Engine::profile_names)
       .def("score_plugins", &Engine::score_plugins)
       .def("filter_plugins", &Engine::filter_plugins)
@@ -735,6 +765,7 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<std::uint64_t>())
       .def("score_pod", &Context::score_pod)
       .def("score_batch", &Context::score_batch)
+      .def("select", &Context::select)
       .def("explain", &Context::explain)
       .def("node_reasons", &Context::node_reasons);
 
