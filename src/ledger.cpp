@@ -91,6 +91,12 @@ void Ledger::record(const UsageRecord& u, const IntensityCurve& curve) {
                                    format_timestamp(u.start), format_timestamp(u.end),
                                    curve.source(), format_timestamp(curve.start()),
                                    format_timestamp(curve.end())));
+  if (curve.kind() && kind_ && *curve.kind() != *kind_)
+    throw InvalidInput(fmt::format(
+        "usage of pod {}: {} is {} intensity but the ledger holds {}: an account never mixes "
+        "kinds",
+        u.pod, curve.source(), to_string(*curve.kind()), to_string(*kind_)));
+  if (curve.kind()) kind_ = curve.kind();
   auto limit = limits_.find(u.namespace_name);
   for (std::int64_t a = u.start; a < u.end;) {
     const std::int64_t day = floor_div(a, kDay);
@@ -235,6 +241,13 @@ BudgetAdvice budget_advice(const BudgetStatus& status, const CarbonBudget& budge
     a.reason = used + ": within budget";
   }
   return a;
+}
+
+PlannedJob defer_for_budget(PlannedJob job, const BudgetAdvice& advice) {
+  if (advice.action != BudgetAction::kDefer) return job;
+  const std::int64_t next_day = utc_day_start(job.arrival) + kDay;
+  if (next_day + job.duration_seconds <= job.deadline) job.arrival = next_day;
+  return job;
 }
 
 double sci(const CarbonTotals& totals, double functional_units) {

@@ -105,8 +105,10 @@ IntensityCurve::IntensityCurve(std::int64_t start, std::int64_t step_seconds,
 }
 
 IntensityCurve IntensityCurve::from_grid(const HourlyGrid& grid) {
-  return IntensityCurve(grid.start, grid.step_seconds, grid.g_per_kwh,
-                        fmt::format("zone \"{}\" history", grid.zone));
+  IntensityCurve c(grid.start, grid.step_seconds, grid.g_per_kwh,
+                   fmt::format("zone \"{}\" history", grid.zone));
+  c.kind_ = grid.kind;
+  return c;
 }
 
 IntensityCurve IntensityCurve::with_forecast(const HourlyGrid& grid, std::int64_t issue_time,
@@ -121,9 +123,11 @@ IntensityCurve IntensityCurve::with_forecast(const HourlyGrid& grid, std::int64_
   std::vector<double> v(grid.g_per_kwh.begin(),
                         grid.g_per_kwh.begin() + static_cast<std::ptrdiff_t>(known));
   v.insert(v.end(), forecast.begin(), forecast.end());
-  return IntensityCurve(
+  IntensityCurve c(
       grid.start, grid.step_seconds, std::move(v),
       fmt::format("zone \"{}\" forecast issued {}", grid.zone, format_timestamp(issue_time)));
+  c.kind_ = grid.kind;
+  return c;
 }
 
 double IntensityCurve::integral(std::int64_t t0, std::int64_t t1) const noexcept {
@@ -223,6 +227,21 @@ void Planner::plan(const IntensityCurve& curve, const PlannedJob& job, Plan& out
   out.start = out.runs.front().start;
 }
 
+int Planner::plan_across(std::span<const IntensityCurve* const> curves, const PlannedJob& job,
+                         Plan& out) {
+  int best = -1;
+  for (std::size_t i = 0; i < curves.size(); ++i) {
+    const IntensityCurve* c = curves[i];
+    if (!c || job.arrival < c->start() || job.deadline > c->end()) continue;
+    plan(*c, job, scratch_);
+    if (best < 0 || scratch_.expected_g < out.expected_g) {
+      best = static_cast<int>(i);
+      std::swap(out, scratch_);
+    }
+  }
+  return best;
+}
+
 double emissions_g(const IntensityCurve& curve, const PlannedJob& job, std::span<const Run> runs) {
   double g = 0;
   std::int64_t elapsed = 0;
@@ -312,6 +331,7 @@ RollingForecast::RollingForecast(const HourlyGrid& grid, ForecastModel model,
     curves_.emplace_back(t, step, out,
                          fmt::format("zone \"{}\" {} forecast issued {}", grid.zone,
                                      to_string(model), format_timestamp(t)));
+    curves_.back().set_kind(grid.kind);
   }
   if (curves_.empty())
     throw InvalidInput(fmt::format("rolling forecast: zone \"{}\": first issue {} is past the grid",

@@ -207,3 +207,37 @@ TEST_CASE("ledger: bad records are refused and record nothing") {
   CHECK_THROWS_AS(l.set_daily_limit("ns", std::nan("")), InvalidInput);
   CHECK_THROWS_AS(l.set_daily_limit("", 1), InvalidInput);
 }
+
+TEST_CASE("ledger: never mixes intensity kinds") {
+  HourlyGrid g;
+  g.zone = "A";
+  g.kind = IntensityKind::kAverageLifecycle;
+  g.start = k2023;
+  g.g_per_kwh.assign(24, 100.0);
+  g.observed.assign(24, 1);
+  IntensityCurve lifecycle = IntensityCurve::from_grid(g);
+  g.kind = IntensityKind::kAverageDirect;
+  IntensityCurve direct = IntensityCurve::from_grid(g);
+  IntensityCurve unknown(k2023, kH, std::vector<double>(24, 100.0));
+  Ledger l;
+  CHECK_FALSE(l.kind().has_value());
+  l.record(usage("p", "ns", k2023, k2023 + kH, 1000), unknown);
+  l.record(usage("p", "ns", k2023 + kH, k2023 + 2 * kH, 1000), lifecycle);
+  CHECK(l.kind() == IntensityKind::kAverageLifecycle);
+  CHECK_THROWS_WITH_AS(l.record(usage("p", "ns", k2023 + 2 * kH, k2023 + 3 * kH, 1000), direct),
+                       doctest::Contains("never mixes"), InvalidInput);
+  CHECK(l.total(LedgerScope::kPod, "ns/p").seconds == 2 * kH);
+}
+
+TEST_CASE("ledger: a deferrable job over budget waits for the next UTC day") {
+  BudgetAdvice defer;
+  defer.action = BudgetAction::kDefer;
+  PlannedJob job{k2023 + 15 * kH, 2 * kH, k2023 + 40 * kH, false, 1.0, {}};
+  CHECK(defer_for_budget(job, defer).arrival == k2023 + kD);
+  job.deadline = k2023 + kD + kH;  // the next day is too late for a 2 h run
+  CHECK(defer_for_budget(job, defer).arrival == job.arrival);
+  BudgetAdvice greener;
+  greener.action = BudgetAction::kPreferGreener;
+  job.deadline = k2023 + 40 * kH;
+  CHECK(defer_for_budget(job, greener).arrival == job.arrival);
+}

@@ -414,3 +414,23 @@ TEST_CASE("planner: the carbonkube plan command, one job and a trace") {
   CHECK(cli::run({"plan", "--signals", csv, "--model", "oracle"}, o, e) == 2);
   std::remove(trace.c_str());
 }
+
+TEST_CASE("planner: where and when across zones") {
+  IntensityCurve a(k2023, kH, {300, 300, 300, 300, 300, 300});
+  IntensityCurve b(k2023, kH, {400, 400, 50, 60, 400, 400});
+  IntensityCurve shortc(k2023, kH, {10});  // one hour: never covers a 2 h job
+  const IntensityCurve* curves[] = {&a, nullptr, &shortc, &b};
+  Planner planner;
+  Plan p;
+  PlannedJob job{k2023, 2 * kH, k2023 + 6 * kH, false, 1.0, {}};
+  CHECK(planner.plan_across(curves, job, p) == 3);
+  CHECK(p.start == k2023 + 2 * kH);
+  CHECK(p.expected_g == doctest::Approx(110));
+  // With no slack, zone a wins (600 g against 800 g).
+  job.deadline = job.arrival + job.duration_seconds;
+  CHECK(planner.plan_across(curves, job, p) == 0);
+  CHECK(p.expected_g == doctest::Approx(600));
+  const IntensityCurve* none[] = {&shortc};
+  job.deadline = k2023 + 6 * kH;
+  CHECK(planner.plan_across(none, job, p) == -1);
+}

@@ -80,7 +80,12 @@ class Ledger {
   /// InvalidInput naming the pod and field when the pod or namespace is
   /// empty, end < start, watts or embodied are NaN, infinite or negative,
   /// or the interval is outside the curve; nothing is recorded then.
+  /// The first curve that states a kind fixes the ledger's kind; a curve of
+  /// another kind is refused (an account never mixes direct and life-cycle,
+  /// nor average and marginal). Curves without a kind are the caller's
+  /// responsibility.
   void record(const UsageRecord& usage, const IntensityCurve& curve);
+  std::optional<IntensityKind> kind() const { return kind_; }
 
   /// Totals of one UTC day (the day containing `t`), of one calendar month
   /// (UTC), and of everything recorded. Zero totals for unknown names.
@@ -102,6 +107,7 @@ class Ledger {
   std::map<Key, CarbonTotals> days_;
   std::map<std::string, double, std::less<>> limits_;
   std::map<std::pair<std::string, std::int64_t>, std::int64_t> exceeded_at_;
+  std::optional<IntensityKind> kind_;
 };
 
 /// The UTC midnight at or before t.
@@ -128,6 +134,12 @@ struct BudgetAdvice {
 /// when it is deferrable (planner.hpp deferral_spec), else prefer greener.
 BudgetAdvice budget_advice(const BudgetStatus& status, const CarbonBudget& budget, bool deferrable,
                            double warn_fraction = 0.8);
+
+/// For BudgetAction::kDefer: the job's arrival moved to the next UTC
+/// midnight after it (when the namespace's budget resets) when its deadline
+/// still allows the whole run; otherwise, and for other actions, the job
+/// unchanged (it must run to meet its deadline). Plan the result as usual.
+PlannedJob defer_for_budget(PlannedJob job, const BudgetAdvice& advice);
 
 /// Software Carbon Intensity (GSF SCI specification): (E·I + M) / R in gCO2e
 /// per functional unit, from totals (E·I = operational_g, M = embodied_g).

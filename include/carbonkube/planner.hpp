@@ -48,6 +48,10 @@ class IntensityCurve {
   std::int64_t step_seconds() const { return step_; }
   std::span<const double> values() const { return values_; }
   const std::string& source() const { return source_; }
+  /// The intensity kind when known (from_grid, with_forecast and
+  /// RollingForecast set it); the ledger refuses to mix kinds.
+  std::optional<IntensityKind> kind() const { return kind_; }
+  void set_kind(std::optional<IntensityKind> kind) { kind_ = kind; }
 
   /// ∫ intensity dt over [t0, t1) in g/kWh·s; requires start() <= t0 <= t1 <= end().
   double integral(std::int64_t t0, std::int64_t t1) const noexcept;
@@ -61,6 +65,7 @@ class IntensityCurve {
   std::vector<double> values_;
   std::vector<double> prefix_;  // prefix_[i] = Σ_{k<i} values_[k]·step
   std::string source_;
+  std::optional<IntensityKind> kind_;
 };
 
 /// One job to plan. Times are unix seconds.
@@ -122,6 +127,13 @@ class Planner {
     return p;
   }
 
+  /// Where and when: plans the job on each zone's curve and writes the
+  /// cleanest plan into `out`; returns the index of its curve (ties: the
+  /// first), or -1 when no curve covers [arrival, deadline) (out is then
+  /// untouched). Null curves are skipped. Throws InvalidInput for a
+  /// malformed job.
+  int plan_across(std::span<const IntensityCurve* const> curves, const PlannedJob& job, Plan& out);
+
  private:
   struct Piece {
     std::int64_t start;
@@ -129,6 +141,7 @@ class Planner {
     double g_per_kwh;
   };
   std::vector<Piece> pieces_;
+  Plan scratch_;
 };
 
 /// Emissions (gCO2) of `runs` of `job` on `curve` (e.g. a plan made on a
