@@ -27,6 +27,8 @@ struct Command {
 
 int score(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 extern const char* const kScoreUsage;
+int evaluate_allocator(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+extern const char* const kEvaluateAllocatorUsage;
 int forecast(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 extern const char* const kForecastUsage;
 int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
