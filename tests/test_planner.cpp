@@ -401,6 +401,18 @@ TEST_CASE("planner: the carbonkube plan command, one job and a trace") {
     CHECK(t["perfectKg"].get<double>() <= t["plannedKg"].get<double>());
   }
   {
+    std::ostringstream o, e;
+    REQUIRE(cli::run({"plan", "--signals", csv, "--trace", trace, "--model", "seasonal-naive",
+                      "--issue-every", "1h", "--interruptible"},
+                     o, e) == 0);
+    auto t = nlohmann::json::parse(o.str());
+    CHECK(t["issueEveryHours"] == 1.0);
+    CHECK(t["interruptible"] == true);
+    CHECK(t["perfectKg"].get<double>() <= t["plannedKg"].get<double>());
+    CHECK(cli::run({"plan", "--signals", csv, "--trace", trace, "--issue-every", "30m"}, o, e) ==
+          2);
+  }
+  {
     std::ofstream f(trace);
     f << "arrival_time,length,cpus\n300,abc,4\n";
   }

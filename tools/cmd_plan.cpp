@@ -30,7 +30,7 @@ const char* const kPlanUsage =
     R"(  carbonkube plan --signals FILE [--zone Z] [--scope direct|lifecycle] [--model M]
                   (--arrival TIME --duration DUR (--deadline TIME | --max-delay DUR)
                    [--interruptible] [--power-kw X] | --trace FILE [--max-delay DUR]
-                   [--interruptible] [--limit N])
+                   [--interruptible] [--limit N] [--issue-every DUR])
       The temporal planner on an Electricity Maps portal CSV. M is ridge
       (default), seasonal-naive or perfect; forecasts are issued at each UTC
       midnight for 168 h. One job: prints {"start", "gateLiftAt", "runs",
@@ -40,7 +40,8 @@ const char* const kPlanUsage =
       trace format), each job allowed --max-delay (default 24h), with power
       cpus x 3.5 W x PUE 1.135 (Cloud Carbon Footprint), and prints the
       emissions of running at arrival, of the model's plans and of perfect
-      knowledge, all scored on the actual data.
+      knowledge, all scored on the actual data. --issue-every sets the
+      forecast cadence of the replay (default 24h; 1h re-forecasts hourly).
 )";
 
 namespace {
@@ -136,6 +137,7 @@ int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   bool interruptible = false;
   double power_kw = 1.0;
   std::size_t limit = 0;
+  std::int64_t issue_every = 86400;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& k = args[i];
     auto value = [&]() -> const std::string& {
@@ -171,6 +173,10 @@ int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
       power_kw = parse_number(value(), "--power-kw");
     } else if (k == "--trace") {
       trace = value();
+    } else if (k == "--issue-every") {
+      issue_every = parse_duration(k, value());
+      if (issue_every <= 0 || issue_every % 3600 != 0)
+        throw UsageError("--issue-every: a positive whole number of hours");
     } else if (k == "--limit") {
       const double d = parse_number(value(), "--limit");
       if (d < 0 || d != std::floor(d)) throw UsageError("--limit: a non-negative integer");
@@ -206,8 +212,9 @@ int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     const std::int64_t delay = max_delay.value_or(24 * kHour);
     std::vector<TraceJob> jobs = read_trace(trace);
     if (limit > 0 && jobs.size() > limit) jobs.resize(limit);
-    const RollingForecast fc(grid, model, first_issue, kDay, kHorizon);
-    const RollingForecast perfect(grid, ForecastModel::kPerfect, first_issue, kDay, kHorizon);
+    const RollingForecast fc(grid, model, first_issue, issue_every, kHorizon);
+    const RollingForecast perfect(grid, ForecastModel::kPerfect, first_issue, issue_every,
+                                  kHorizon);
     const double watts_per_cpu = kCcfAwsMaxWattsPerVcpu * kCcfAwsPue;
     double now_g = 0, model_g = 0, perfect_g = 0, delay_s = 0, kwh = 0;
     std::size_t planned = 0, skipped = 0;
@@ -241,6 +248,7 @@ int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
                           {"model", std::string(to_string(model))},
                           {"maxDelayHours", static_cast<double>(delay) / 3600.0},
                           {"interruptible", interruptible},
+                          {"issueEveryHours", static_cast<double>(issue_every) / 3600.0},
                           {"jobs", planned},
                           {"skipped", skipped},
                           {"energyKwh", kwh},
