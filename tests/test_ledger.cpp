@@ -2,8 +2,10 @@
 // scopes, gaps, budgets crossing mid-interval, the budget hook and SCI.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -240,4 +242,49 @@ TEST_CASE("ledger: a deferrable job over budget waits for the next UTC day") {
   greener.action = BudgetAction::kPreferGreener;
   job.deadline = k2023 + 40 * kH;
   CHECK(defer_for_budget(job, greener).arrival == job.arrival);
+}
+
+TEST_CASE("ledger: splitting a record anywhere changes nothing (property)") {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<std::int64_t> when(0, 3 * kD);
+  std::vector<double> cells(4 * 24 * 12);  // 4 days of 5-minute data
+  for (double& v : cells) v = std::uniform_real_distribution<double>(0, 600)(rng);
+  IntensityCurve c(k2023, 300, cells);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::int64_t a = k2023 + when(rng), b = k2023 + when(rng);
+    if (a > b) std::swap(a, b);
+    const std::int64_t mid = a + (b - a) / 3;
+    Ledger whole, parts;
+    whole.record(usage("p", "ns", a, b, 750, 3), c);
+    parts.record(usage("p", "ns", a, mid, 750, 3), c);
+    parts.record(usage("p", "ns", mid, b, 750, 3), c);
+    CAPTURE(trial);
+    for (std::int64_t d = 0; d < 4; ++d) {
+      const CarbonTotals x = whole.day(LedgerScope::kPod, "ns/p", k2023 + d * kD);
+      const CarbonTotals y = parts.day(LedgerScope::kPod, "ns/p", k2023 + d * kD);
+      CHECK(x.operational_g == doctest::Approx(y.operational_g));
+      CHECK(x.embodied_g == doctest::Approx(y.embodied_g));
+      CHECK(x.seconds == y.seconds);
+    }
+    // Reference: second-free sum over the 5-minute cells.
+    double ref = 0;
+    for (std::int64_t t = a; t < b;) {
+      const std::int64_t cell_end = std::min(b, k2023 + ((t - k2023) / 300 + 1) * 300);
+      ref += cells[static_cast<std::size_t>((t - k2023) / 300)] * 0.75 *
+             static_cast<double>(cell_end - t) / 3600.0;
+      t = cell_end;
+    }
+    CHECK(whole.total(LedgerScope::kPod, "ns/p").operational_g == doctest::Approx(ref));
+  }
+}
+
+TEST_CASE("ledger: days before 1970 are still UTC days") {
+  const std::int64_t t = -kD - 1800;  // 1969-12-30T23:30:00Z
+  CHECK(utc_day_start(t) == -2 * kD);
+  IntensityCurve c(-3 * kD, kH, std::vector<double>(72, 100.0));
+  Ledger l;
+  l.record(usage("p", "ns", t, t + kH, 1000), c);
+  CHECK(l.day(LedgerScope::kPod, "ns/p", -2 * kD).operational_g == doctest::Approx(50));
+  CHECK(l.day(LedgerScope::kPod, "ns/p", -kD).operational_g == doctest::Approx(50));
+  CHECK(l.month(LedgerScope::kPod, "ns/p", 1969, 12).operational_g == doctest::Approx(100));
 }
