@@ -96,6 +96,22 @@ NodePowerModel node_power_model(const Node& node, const NodePowerModel& base) {
   return m;
 }
 
+PodUsage requested_usage(const Pod& pod, double gpu_utilisation) {
+  const ResourceList r = pod_requests(pod, RequestDefaults::kAsWritten);
+  PodUsage u;
+  u.cpu_cores = static_cast<double>(amount(r, "cpu")) / kMilliPerCore;
+  u.memory_gb = static_cast<double>(amount(r, "memory")) / kBytesPerGb;
+  u.gpus = static_cast<double>(amount(r, "nvidia.com/gpu") + amount(r, "amd.com/gpu"));
+  u.gpu_utilisation = clamp01(gpu_utilisation);
+  return u;
+}
+
+std::string tenant_of(const Pod& pod) {
+  if (const std::string* v = detail::find_value(pod.labels, kTenantKey)) return *v;
+  if (const std::string* v = detail::find_value(pod.annotations, kTenantKey)) return *v;
+  return {};
+}
+
 void attribute(const NodePowerModel& model, std::span<const PodUsage> pods, IdleAttribution idle,
                Attribution& out) {
   for (std::size_t i = 0; i < pods.size(); ++i) {

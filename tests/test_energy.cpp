@@ -110,3 +110,18 @@ TEST_CASE("energy: attribution conserves power and embodied emissions (property)
     }
   }
 }
+
+TEST_CASE("energy: a pod's requests as usage, and its tenant") {
+  Pod p = ck_test::make_pod("train", {{"cpu", "1500m"}, {"memory", "2G"}, {"nvidia.com/gpu", "1"}});
+  PodUsage u = requested_usage(p, 0.5);
+  CHECK(u.cpu_cores == doctest::Approx(1.5));
+  CHECK(u.memory_gb == doctest::Approx(2));
+  CHECK(u.gpus == 1);
+  CHECK(u.gpu_utilisation == 0.5);
+  CHECK(requested_usage(p, std::nan("")).gpu_utilisation == 0);
+  CHECK(tenant_of(p).empty());
+  p.annotations = {{"carbon-kube.io/tenant", "team-b"}};
+  CHECK(tenant_of(p) == "team-b");
+  p.labels = {{"carbon-kube.io/tenant", "team-a"}};
+  CHECK(tenant_of(p) == "team-a");
+}

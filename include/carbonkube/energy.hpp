@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -87,6 +88,18 @@ struct PodUsage {
   double gpus = 0;             // GPUs held
   double gpu_utilisation = 0;  // 0..1 over the GPUs held
 };
+
+/// A pod's requests as usage (attribution by what it holds): cpu cores and
+/// memory GB from its effective request as kube-scheduler computes it
+/// (pod_requests, as written), GPUs from nvidia.com/gpu and amd.com/gpu;
+/// gpu_utilisation is `gpu_utilisation` (requests say nothing about it).
+/// For attribution by measured use, fill PodUsage from metrics instead.
+PodUsage requested_usage(const Pod& pod, double gpu_utilisation = 1.0);
+
+/// The pod label (else annotation) naming the tenant its emissions are
+/// booked to in the ledger (UsageRecord::tenant); "" when absent.
+inline constexpr std::string_view kTenantKey = "carbon-kube.io/tenant";
+std::string tenant_of(const Pod& pod);
 
 enum class IdleAttribution : std::uint8_t {
   /// Pods pay for the capacity they hold; the idle power of unused
