@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "carbonkube/error.hpp"
 
@@ -200,6 +201,78 @@ std::vector<BudgetStatus> Ledger::budgets(std::int64_t t) const {
   std::vector<BudgetStatus> out;
   for (const auto& [ns, kg] : limits_) out.push_back(budget(ns, t));
   return out;
+}
+
+AccountingResult account_interval(Ledger& ledger, std::span<const Node> nodes,
+                                  std::span<const Pod> pods, const ZoneMap& zones,
+                                  std::span<const ZoneCurve> curves, std::int64_t t0,
+                                  std::int64_t t1, const AccountingOptions& options,
+                                  const std::map<std::string, PodUsage, std::less<>>* measured) {
+  constexpr std::size_t kMaxSkipped = 100;
+  if (t1 < t0)
+    throw InvalidInput(fmt::format("accounting interval: end {} is before start {}",
+                                   format_timestamp(t1), format_timestamp(t0)));
+  std::map<std::string_view, const IntensityCurve*> by_zone;
+  for (const ZoneCurve& z : curves)
+    if (!by_zone.emplace(z.zone, z.curve).second)
+      throw InvalidInput(fmt::format("accounting: zone \"{}\" given twice", z.zone));
+  std::map<std::string_view, std::vector<const Pod*>> by_node;
+  AccountingResult result;
+  auto skip = [&](const Pod& p, const std::string& why) {
+    ++result.pods_skipped;
+    if (result.skipped.size() < kMaxSkipped) result.skipped.push_back(p.key() + ": " + why);
+  };
+  for (const Pod& p : pods)
+    if (p.counts_as_usage()) by_node[p.node_name].push_back(&p);
+  std::vector<PodUsage> usage;
+  Attribution a;
+  std::set<std::string_view> seen;
+  for (const Node& node : nodes)
+    if (!seen.insert(node.name).second)
+      throw InvalidInput(fmt::format("accounting: node {} given twice", node.name));
+  for (const Node& node : nodes) {
+    auto it = by_node.find(node.name);
+    const std::vector<const Pod*> none;
+    const std::vector<const Pod*>& on_node = it == by_node.end() ? none : it->second;
+    const std::string zone(zones.zone_for(node.labels));
+    auto curve = zone.empty() ? by_zone.end() : by_zone.find(zone);
+    if (curve == by_zone.end() || !curve->second) {
+      for (const Pod* p : on_node)
+        skip(*p, zone.empty() ? fmt::format("node {} has no grid zone", node.name)
+                              : fmt::format("zone {} of node {} has no curve", zone, node.name));
+      if (it != by_node.end()) by_node.erase(it);
+      continue;
+    }
+    const NodePowerModel model = node_power_model(node, options.base);
+    usage.clear();
+    for (const Pod* p : on_node) {
+      const PodUsage* m = nullptr;
+      if (measured) {
+        auto found = measured->find(p->key());
+        if (found != measured->end()) m = &found->second;
+      }
+      usage.push_back(m ? *m : requested_usage(*p, options.gpu_utilisation));
+    }
+    attribute(model, usage, options.idle, a);
+    for (std::size_t i = 0; i < on_node.size(); ++i) {
+      const Pod& p = *on_node[i];
+      ledger.record({p.key(), p.namespace_name, tenant_of(p), zone, t0, t1, a.pod_watts[i],
+                     a.pod_embodied_g_per_hour[i]},
+                    *curve->second);
+      ++result.pods_booked;
+    }
+    if (options.book_idle && (a.idle_watts > 0 || a.idle_embodied_g_per_hour > 0)) {
+      const std::string ns(kIdleNamespace);
+      ledger.record(
+          {ns + "/" + node.name, ns, "", zone, t0, t1, a.idle_watts, a.idle_embodied_g_per_hour},
+          *curve->second);
+    }
+    result.node_watts += a.node_watts;
+    if (it != by_node.end()) by_node.erase(it);
+  }
+  for (const auto& [node, on_node] : by_node)
+    for (const Pod* p : on_node) skip(*p, fmt::format("node {} is unknown", node));
+  return result;
 }
 
 std::string_view to_string(BudgetAction action) noexcept {

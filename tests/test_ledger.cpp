@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "carbonkube/planner.hpp"
 #include "carbonkube/qos.hpp"
 #include "carbonkube/signals.hpp"
+#include "fixtures.hpp"
 
 using namespace carbonkube;
 
@@ -287,4 +289,68 @@ TEST_CASE("ledger: days before 1970 are still UTC days") {
   CHECK(l.day(LedgerScope::kPod, "ns/p", -2 * kD).operational_g == doctest::Approx(50));
   CHECK(l.day(LedgerScope::kPod, "ns/p", -kD).operational_g == doctest::Approx(50));
   CHECK(l.month(LedgerScope::kPod, "ns/p", 1969, 12).operational_g == doctest::Approx(100));
+}
+
+TEST_CASE("ledger: booking a cluster interval from nodes, pods and zones") {
+  auto grid = [](const std::string& zone) {
+    const std::string path = std::string(CARBONKUBE_SOURCE_DIR) + "/data/carbon/electricitymaps/" +
+                             zone + "_2023_hourly.csv";
+    return resample(
+        load_electricitymaps_csv(read_file(path), path, IntensityScope::kLifecycle).series.at(0));
+  };
+  IntensityCurve es = IntensityCurve::from_grid(grid("ES"));
+  IntensityCurve no = IntensityCurve::from_grid(grid("NO"));
+  std::vector<Node> nodes = {ck_test::make_node("es-1", 16000, 64'000'000'000),
+                             ck_test::make_node("no-1", 8000, 32'000'000'000),
+                             ck_test::make_node("xx-1", 8000, 32'000'000'000)};
+  nodes[0].labels = {{"topology.kubernetes.io/zone", "es-a"}};
+  nodes[1].labels = {{"topology.kubernetes.io/zone", "no-a"}};
+  nodes[1].annotations = {{"carbon-kube.io/pue", "1.05"}};
+  ZoneMap map;
+  map.add_zone_label("es-a", "ES");
+  map.add_zone_label("no-a", "NO");
+  std::vector<Pod> pods = {
+      ck_test::make_pod("web", {{"cpu", "4"}, {"memory", "8G"}}, "es-1"),
+      ck_test::make_pod("batch", {{"cpu", "2"}, {"memory", "16G"}}, "es-1"),
+      ck_test::make_pod("etl", {{"cpu", "4"}, {"memory", "4G"}}, "no-1"),
+      ck_test::make_pod("lost", {{"cpu", "1"}}, "xx-1"),     // node without a zone
+      ck_test::make_pod("ghost", {{"cpu", "1"}}, "gone-1"),  // unknown node
+      ck_test::make_pod("pending", {{"cpu", "1"}})};         // not bound: not booked
+  pods[0].namespace_name = "shop";
+  pods[0].labels = {{"carbon-kube.io/tenant", "retail"}};
+  pods[1].namespace_name = "ml";
+  pods[2].namespace_name = "ml";
+  std::vector<ZoneCurve> curves = {{"ES", &es}, {"NO", &no}};
+  const std::int64_t t0 = k2023 + 151 * kD + 10 * kH + 1800;  // 2023-06-01 10:30
+  Ledger l;
+  AccountingResult r = account_interval(l, nodes, pods, map, curves, t0, t0 + 3 * kH);
+  CHECK(r.pods_booked == 3);
+  CHECK(r.pods_skipped == 2);
+  REQUIRE(r.skipped.size() == 2);
+  CHECK(r.skipped[0] == "default/lost: node xx-1 has no grid zone");
+  CHECK(r.skipped[1] == "default/ghost: node gone-1 is unknown");
+  // The worked example of docs/carbon-accounting.md: web on es-1.
+  const CarbonTotals web = l.total(LedgerScope::kPod, "shop/web");
+  CHECK(web.energy_kwh == doctest::Approx(0.0583482).epsilon(1e-5));
+  CHECK(web.operational_g == doctest::Approx(9.7559).epsilon(1e-4));
+  CHECK(l.total(LedgerScope::kTenant, "retail").total_g() == doctest::Approx(web.total_g()));
+  // Conservation: pods + idle = the nodes' facility power over 3 h.
+  double kwh = 0;
+  for (const char* ns : {"shop", "ml", "_idle"})
+    kwh += l.total(LedgerScope::kNamespace, ns).energy_kwh;
+  CHECK(kwh == doctest::Approx(r.node_watts * 3 / 1000));
+  CHECK(l.total(LedgerScope::kPod, "_idle/no-1").energy_kwh > 0);
+  // Measured usage instead of requests for web.
+  std::map<std::string, PodUsage, std::less<>> measured = {{"shop/web", {1.0, 2.0, 0, 0}}};
+  Ledger m;
+  account_interval(m, nodes, pods, map, curves, t0, t0 + 3 * kH, {}, &measured);
+  CHECK(m.total(LedgerScope::kPod, "shop/web").energy_kwh < web.energy_kwh);
+  CHECK(m.total(LedgerScope::kPod, "ml/batch").energy_kwh ==
+        doctest::Approx(l.total(LedgerScope::kPod, "ml/batch").energy_kwh));
+  // Bad input.
+  CHECK_THROWS_AS(account_interval(l, nodes, pods, map, curves, t0, t0 - 1), InvalidInput);
+  std::vector<ZoneCurve> dup = {{"ES", &es}, {"ES", &es}};
+  CHECK_THROWS_AS(account_interval(l, nodes, pods, map, dup, t0, t0 + kH), InvalidInput);
+  std::vector<Node> twice = {nodes[0], nodes[0]};
+  CHECK_THROWS_AS(account_interval(l, twice, pods, map, curves, t0, t0 + kH), InvalidInput);
 }

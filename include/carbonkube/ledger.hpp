@@ -24,8 +24,10 @@
 #include <tuple>
 #include <vector>
 
+#include "carbonkube/energy.hpp"
 #include "carbonkube/planner.hpp"
 #include "carbonkube/qos.hpp"
+#include "carbonkube/signals.hpp"
 #include "carbonkube/version.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -109,6 +111,46 @@ class Ledger {
   std::map<std::pair<std::string, std::int64_t>, std::int64_t> exceeded_at_;
   std::optional<IntensityKind> kind_;
 };
+
+// ---------------------------------------------------------------------------
+// Feeding the ledger from a cluster
+
+/// The namespace the nodes' unattributed (idle) power is booked to, as pod
+/// "_idle/<node>". Not a valid Kubernetes namespace, so it never collides.
+inline constexpr std::string_view kIdleNamespace = "_idle";
+
+struct ZoneCurve {
+  std::string zone;
+  const IntensityCurve* curve = nullptr;  // not owned
+};
+
+struct AccountingOptions {
+  IdleAttribution idle = IdleAttribution::kSeparate;
+  NodePowerModel base;           // coefficients before each node's overrides
+  bool book_idle = true;         // book idle power and embodied share to kIdleNamespace
+  double gpu_utilisation = 1.0;  // for pods attributed by request
+};
+
+struct AccountingResult {
+  std::size_t pods_booked = 0;
+  std::size_t pods_skipped = 0;      // on an unknown node, or a node without a zone or curve
+  std::vector<std::string> skipped;  // "<pod>: <why>", the first 100
+  double node_watts = 0;             // facility power of the nodes booked
+};
+
+/// Books [t0, t1) for every bound, non-terminal pod of `pods`: its node's
+/// power model (node_power_model with options.base), attribution among the
+/// node's pods by request (requested_usage) or by `measured` usage when the
+/// pod's key ("namespace/name") is in it, the node's grid zone (`zones`, by
+/// labels) and that zone's curve. Tenants come from tenant_of(pod). Pods on
+/// nodes that are unknown or have no zone or curve are skipped and reported.
+/// Throws InvalidInput on t1 < t0, a malformed node override or usage, or a
+/// zone given twice; nothing is booked then for the node concerned.
+AccountingResult account_interval(
+    Ledger& ledger, std::span<const Node> nodes, std::span<const Pod> pods, const ZoneMap& zones,
+    std::span<const ZoneCurve> curves, std::int64_t t0, std::int64_t t1,
+    const AccountingOptions& options = {},
+    const std::map<std::string, PodUsage, std::less<>>* measured = nullptr);
 
 /// The UTC midnight at or before t.
 std::int64_t utc_day_start(std::int64_t t);
