@@ -65,9 +65,24 @@ MigrationAdvisor::MigrationAdvisor(MigrationOptions options) : options_(std::mov
   check(options_.conservative_min_fraction, "conservative_min_fraction");
   check(options_.min_saving_g, "min_saving_g");
   check(options_.settings.cooldown_seconds, "cooldownPeriod");
+  if (options_.settings.strategy != "carbon-aware")
+    throw InvalidInput(fmt::format(
+        "migration options: strategy \"{}\" is unknown (the only strategy is carbon-aware)",
+        options_.settings.strategy));
   if (options_.settings.max_per_hour < 0)
     throw InvalidInput(fmt::format("migration options: maxMigrationsPerHour is {}: must be >= 0",
                                    options_.settings.max_per_hour));
+}
+
+MigrationOptions migration_options(const CarbonProfile& profile) {
+  MigrationOptions o;
+  o.settings = profile.migration;
+  return o;
+}
+
+MigrationPolicy migration_policy(const Pod& pod, const QosProfileSet& profiles) {
+  const PodCarbonQos q = pod_carbon_qos(pod, profiles);
+  return q.profile_index < 0 ? MigrationPolicy::kConservative : profiles[q.profile_index].migration;
 }
 
 void MigrationAdvisor::record_migration(std::string_view pod, std::int64_t t) {

@@ -10,7 +10,9 @@
 #include "carbonkube/forecast.hpp"
 #include "carbonkube/migration.hpp"
 #include "carbonkube/planner.hpp"
+#include "carbonkube/qos.hpp"
 #include "carbonkube/signals.hpp"
+#include "fixtures.hpp"
 
 using namespace carbonkube;
 
@@ -189,4 +191,29 @@ TEST_CASE("migration: on the bundled 2023 data, California's evening moves to No
   CHECK(r[0].to_zone == "NO");
   CHECK(r[0].saving_fraction > 0.5);
   CHECK(r[1].reason == MigrationReason::kNoGreenerZone);
+}
+
+TEST_CASE("migration: options from a CarbonProfile and policies from pods") {
+  CarbonProfile p = parse_carbon_profile(R"(apiVersion: carbon.katalyst.io/v1alpha1
+kind: CarbonProfile
+metadata: {name: p, namespace: ml}
+spec:
+  migrationPolicy: {enabled: true, strategy: carbon-aware, cooldownPeriod: 10m, maxMigrationsPerHour: 3}
+)",
+                                         "cp.yaml");
+  MigrationOptions o = migration_options(p);
+  CHECK(o.settings.cooldown_seconds == 600);
+  CHECK(o.settings.max_per_hour == 3);
+  CHECK_NOTHROW(MigrationAdvisor{o});
+  o.settings.strategy = "random";
+  CHECK_THROWS_WITH_AS(MigrationAdvisor{o}, doctest::Contains("random"), InvalidInput);
+
+  Pod pod = ck_test::make_pod("x", {{"cpu", "1"}});
+  CHECK(migration_policy(pod) == MigrationPolicy::kConservative);
+  pod.annotations = {{"carbon-kube.io/qos-profile", "green-guaranteed"}};
+  CHECK(migration_policy(pod) == MigrationPolicy::kDisabled);
+  pod.annotations = {{"carbon-kube.io/qos-profile", "dirty-besteffort"}};
+  CHECK(migration_policy(pod) == MigrationPolicy::kAggressive);
+  pod.annotations = {{"carbon-kube.io/qos-profile", "no-such-profile"}};
+  CHECK_THROWS_AS(migration_policy(pod), InvalidInput);
 }

@@ -58,6 +58,15 @@ struct MigrationOptions {
   double min_saving_g = 1.0;  // and at least this many grams
 };
 
+/// The advisor's options from a CarbonProfile: spec.migrationPolicy
+/// (enabled, cooldownPeriod, maxMigrationsPerHour); the rest default.
+MigrationOptions migration_options(const CarbonProfile& profile);
+/// The migration policy of the pod's carbon QoS profile (pod_carbon_qos);
+/// kConservative when the pod asks for no profile. Throws InvalidInput on
+/// the pod's malformed QoS annotations.
+MigrationPolicy migration_policy(const Pod& pod,
+                                 const QosProfileSet& profiles = default_qos_profiles());
+
 enum class MigrationReason : std::uint8_t {
   kRecommended,
   kMigrationDisabled,  // spec.migrationPolicy.enabled is false
@@ -89,8 +98,8 @@ struct MigrationRecommendation {
 class MigrationAdvisor {
  public:
   /// Throws InvalidInput naming the field unless the horizon is > 0, the
-  /// fractions and min_saving_g finite and >= 0, cooldown >= 0 and
-  /// max_per_hour >= 0.
+  /// fractions and min_saving_g finite and >= 0, cooldown >= 0,
+  /// max_per_hour >= 0 and the strategy "carbon-aware" (the only one).
   explicit MigrationAdvisor(MigrationOptions options = {});
   const MigrationOptions& options() const { return options_; }
 
