@@ -531,6 +531,67 @@ CK_API ck_status ck_reconciler_reconcile(ck_zone_decision* out, size_t out_len,
 /* "moved-dirtier", ...; "unknown" for others. Static storage. */
 CK_API const char* ck_decision_reason_name(int32_t reason);
 
+/* ------------------------------------------------------------------------
+ * Forecasts and the temporal planner (docs/carbon-accounting.md): when
+ * should deferrable work run? Plain functions over caller memory.
+ * Thread safety: as their handle arguments (ck_signals: not while it is
+ * being loaded). */
+
+typedef enum ck_forecast_model {
+  CK_FORECAST_SEASONAL_NAIVE = 0, /* the same hour of the latest known day */
+  CK_FORECAST_RIDGE = 1,          /* per-lead-hour ridge regression on lags, hour, weekday */
+  CK_FORECAST_PERFECT = 2         /* the recorded values themselves: the perfect-knowledge bound */
+} ck_forecast_model;
+
+/* Forecasts `zone`'s intensity (g/kWh) for the out_len hours from
+ * issue_time, a UTC hour boundary, from the zone's history in `signals`
+ * resampled hourly with its gaps filled. Only hours before issue_time are
+ * read (PERFECT reads the hours it returns). out_len is 1..168. Errors:
+ * CK_ERROR_NOT_FOUND for a zone without data; CK_ERROR_INVALID_INPUT when
+ * the history is too short before issue_time (seasonal-naive: 1 day;
+ * ridge: 8 days) or does not reach it, or issue_time is not an hour boundary. */
+CK_API ck_status ck_signals_forecast(double* out, size_t out_len, const ck_signals* signals,
+                                     const char* zone, size_t zone_len, int64_t issue_time,
+                                     ck_forecast_model model);
+
+/* A job to place in time. Times are unix seconds. */
+typedef struct ck_job {
+  size_t struct_size;       /* sizeof(ck_job) */
+  int64_t arrival;          /* earliest start */
+  int64_t duration_seconds; /* run time, > 0 */
+  int64_t deadline;         /* latest completion, >= arrival + duration */
+  int32_t interruptible;    /* 1: may stop and resume on curve steps */
+  double power_kw;          /* average facility power while running (default 1) */
+} ck_job;
+#define CK_JOB_INIT \
+  { sizeof(ck_job), 0, 0, 0, 0, 1.0 }
+
+typedef struct ck_run {
+  int64_t start;
+  int64_t end;
+} ck_run;
+
+typedef struct ck_plan {
+  int64_t start;      /* when the job starts: when its scheduling gate lifts */
+  double expected_g;  /* gCO2 of the plan on the curve */
+  double immediate_g; /* gCO2 if it started at arrival and ran through */
+  size_t run_count;   /* runs written to out_runs (1 unless interruptible) */
+  int32_t immediate;  /* 1: no window to choose from (deadline = arrival + duration) */
+} ck_plan;
+
+/* Plans `job` on the intensity curve values[i] (g/kWh) over [curve_start +
+ * i * step_seconds, curve_start + (i + 1) * step_seconds): the start (or,
+ * interruptible, the runs) within [arrival, deadline) with the least
+ * emissions; ties go to the earliest. out_runs receives the runs: runs_len
+ * >= 1 suffices for a job that is not interruptible, and duration_seconds /
+ * step_seconds + 2 always does. Errors: CK_ERROR_INVALID_INPUT for a
+ * malformed job or curve (non-finite or negative values) or a window outside
+ * the curve; CK_ERROR_BUFFER_TOO_SMALL (nothing written; the message says
+ * how many runs) when out_runs is too short. */
+CK_API ck_status ck_plan_job(ck_plan* out, ck_run* out_runs, size_t runs_len, int64_t curve_start,
+                             int64_t step_seconds, const double* values, size_t count,
+                             const ck_job* job);
+
 #ifdef __cplusplus
 }
 #endif

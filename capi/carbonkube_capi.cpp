@@ -5,6 +5,7 @@
 // C++ objects so that a snapshot or context may outlive the handle it came
 // from.
 #include "carbonkube.h"
+#include "internal.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -47,126 +48,9 @@ static_assert(static_cast<int>(ck::QosDecisionReason::kNoDataUnassigned) ==
               CK_DECISION_NO_DATA_UNASSIGNED);
 static_assert(static_cast<int>(ck::QosDecisionReason::kMovedDirtier) == CK_DECISION_MOVED_DIRTIER);
 
+using namespace carbonkube::capi;
+
 namespace {
-
-// ---------------------------------------------------------------------------
-// Errors
-
-thread_local std::string t_last_error;
-
-// A C-ABI failure with its status (argument checks, buffers, mismatches).
-struct Failure {
-  ck_status status;
-  std::string message;
-};
-
-[[noreturn]] void fail(ck_status status, std::string message) {
-  throw Failure{status, std::move(message)};
-}
-
-ck_status status_of(ck::ErrorKind kind) {
-  switch (kind) {
-    case ck::ErrorKind::kInvalidInput:
-      return CK_ERROR_INVALID_INPUT;
-    case ck::ErrorKind::kLimitExceeded:
-      return CK_ERROR_LIMIT_EXCEEDED;
-    case ck::ErrorKind::kNotFound:
-      return CK_ERROR_NOT_FOUND;
-    case ck::ErrorKind::kIo:
-      return CK_ERROR_INVALID_INPUT;
-  }
-  return CK_ERROR_INTERNAL;
-}
-
-// Runs `body` and maps whatever it throws to a status; sets the thread's
-// last error either way ("" on success).
-template <typename Body>
-ck_status guard(const char* function, Body&& body) noexcept {
-  try {
-    body();
-    t_last_error.clear();
-    return CK_OK;
-  } catch (const Failure& f) {
-    try {
-      t_last_error = fmt::format("{}: {}", function, f.message);
-    } catch (...) {
-      t_last_error.clear();
-    }
-    return f.status;
-  } catch (const ck::Error& e) {
-    try {
-      t_last_error = fmt::format("{}: {}", function, e.what());
-    } catch (...) {
-      t_last_error.clear();
-    }
-    return status_of(e.kind());
-  } catch (const YAML::Exception& e) {
-    try {
-      t_last_error = fmt::format("{}: YAML: {}", function, e.what());
-    } catch (...) {
-      t_last_error.clear();
-    }
-    return CK_ERROR_INVALID_INPUT;
-  } catch (const std::bad_alloc&) {
-    t_last_error.clear();  // no memory to format a message with
-    return CK_ERROR_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    try {
-      t_last_error = fmt::format("{}: internal error: {}", function, e.what());
-    } catch (...) {
-      t_last_error.clear();
-    }
-    return CK_ERROR_INTERNAL;
-  } catch (...) {
-    t_last_error.clear();
-    return CK_ERROR_INTERNAL;
-  }
-}
-
-template <typename T>
-void require(const T* p, const char* what) {
-  if (p == nullptr) fail(CK_ERROR_INVALID_ARGUMENT, fmt::format("{} is NULL", what));
-}
-
-// (pointer, length) text; NULL only with length 0.
-std::string_view text_arg(const char* p, std::size_t len, const char* what) {
-  if (p == nullptr && len != 0)
-    fail(CK_ERROR_INVALID_ARGUMENT, fmt::format("{} is NULL but its length is {}", what, len));
-  return p ? std::string_view(p, len) : std::string_view();
-}
-
-// An options struct: NULL for defaults, else struct_size must cover at least
-// the first version's fields and at most this version's (a newer caller's
-// struct is accepted when its extra fields are zero: it asks for nothing we
-// do not know).
-template <typename T>
-T options_arg(const T* options, const T& defaults, std::size_t first_version_size,
-              const char* what) {
-  if (options == nullptr) return defaults;
-  if (options->struct_size < first_version_size)
-    fail(CK_ERROR_INVALID_ARGUMENT,
-         fmt::format("{}.struct_size is {}, smaller than any version of the struct ({}); "
-                     "initialise it with its _INIT macro",
-                     what, options->struct_size, first_version_size));
-  T out = defaults;
-  std::memcpy(&out, options, std::min(options->struct_size, sizeof(T)));
-  if (options->struct_size > sizeof(T)) {
-    const auto* extra = reinterpret_cast<const unsigned char*>(options) + sizeof(T);
-    for (std::size_t i = 0; i < options->struct_size - sizeof(T); ++i)
-      if (extra[i] != 0)
-        fail(CK_ERROR_INVALID_ARGUMENT,
-             fmt::format("{} sets fields this library version ({}) does not know", what,
-                         ck::version_string()));
-  }
-  out.struct_size = sizeof(T);
-  return out;
-}
-
-void check_capacity(std::size_t have, std::size_t need, const char* what) {
-  if (have < need)
-    fail(CK_ERROR_BUFFER_TOO_SMALL,
-         fmt::format("{} holds {} values; {} are needed", what, have, need));
-}
 
 // ---------------------------------------------------------------------------
 // Shared state behind the handles
@@ -203,12 +87,6 @@ struct SnapshotState {
 
 struct ck_engine {
   std::shared_ptr<const EngineState> state;
-};
-
-struct ck_signals {
-  // Copy-on-write: loading replaces the pointer, so snapshots published
-  // earlier keep reading the series they were built with.
-  std::shared_ptr<const ck::CarbonSignals> current = std::make_shared<ck::CarbonSignals>();
 };
 
 struct ck_cluster {

@@ -903,6 +903,78 @@ static void test_reconciler(void) {
   ck_engine_free(engine);
 }
 
+/* Forecasts from the bundled 2023 data, and plans checked against a brute
+ * force over every start on a small curve. */
+static void test_forecast_and_planner(void) {
+  ck_signals* signals = example_signals();
+  double f[24], naive[24], perfect[24];
+  ck_plan plan;
+  ck_run runs[8];
+  const int64_t issue = 1689379200; /* 2023-07-15T00:00:00Z */
+  int i;
+  CHECK_OK(ck_signals_forecast(naive, 24, signals, "ES", 2, issue, CK_FORECAST_SEASONAL_NAIVE));
+  CHECK_OK(ck_signals_forecast(perfect, 24, signals, "ES", 2, issue - 86400, CK_FORECAST_PERFECT));
+  for (i = 0; i < 24; ++i) CHECK(naive[i] == perfect[i]); /* yesterday, hour by hour */
+  CHECK_OK(ck_signals_forecast(f, 24, signals, "ES", 2, issue, CK_FORECAST_RIDGE));
+  for (i = 0; i < 24; ++i) CHECK(isfinite(f[i]) && f[i] >= 0 && f[i] < 1000);
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "XX",
+              ck_signals_forecast(f, 24, signals, "XX", 2, issue, CK_FORECAST_RIDGE));
+  CHECK_FAILS(CK_ERROR_INVALID_INPUT, "hour boundary",
+              ck_signals_forecast(f, 24, signals, "ES", 2, issue + 60, CK_FORECAST_RIDGE));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "1..168",
+              ck_signals_forecast(f, 0, signals, "ES", 2, issue, CK_FORECAST_RIDGE));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ck_forecast_model",
+              ck_signals_forecast(f, 24, signals, "ES", 2, issue, (ck_forecast_model)9));
+  CHECK_FAILS(CK_ERROR_INVALID_INPUT, "history",
+              ck_signals_forecast(f, 24, signals, "ES", 2, issue + 400 * 86400,
+                                  CK_FORECAST_SEASONAL_NAIVE));
+
+  {
+    /* Hourly curve; a 2-hour job with a 10-hour window. */
+    const double curve[12] = {300, 280, 250, 90, 80, 200, 60, 400, 400, 400, 400, 400};
+    ck_job job = CK_JOB_INIT;
+    double best = 1e300;
+    int64_t best_start = -1, s;
+    job.arrival = 0;
+    job.duration_seconds = 7200;
+    job.deadline = 10 * 3600;
+    job.power_kw = 2.0;
+    for (s = 0; s + 2 <= 10; ++s) { /* hour starts suffice: constant power, hourly cells */
+      double g = 2.0 * (curve[s] + curve[s + 1]);
+      if (g < best) best = g, best_start = s * 3600;
+    }
+    CHECK_OK(ck_plan_job(&plan, runs, 8, 0, 3600, curve, 12, &job));
+    CHECK(plan.start == best_start && plan.run_count == 1 && plan.immediate == 0);
+    CHECK(fabs(plan.expected_g - best) < 1e-9);
+    CHECK(fabs(plan.immediate_g - 2.0 * (300 + 280)) < 1e-9);
+    CHECK(runs[0].start == best_start && runs[0].end == best_start + 7200);
+    /* Interruptible: the two cleanest hours of the window (60 and 80). */
+    job.interruptible = 1;
+    CHECK_OK(ck_plan_job(&plan, runs, 8, 0, 3600, curve, 12, &job));
+    CHECK(plan.run_count == 2 && runs[0].start == 4 * 3600 && runs[1].start == 6 * 3600);
+    CHECK(fabs(plan.expected_g - 2.0 * (80 + 60)) < 1e-9);
+    CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "out_runs",
+                ck_plan_job(&plan, runs, 1, 0, 3600, curve, 12, &job));
+    job.interruptible = 0;
+    job.deadline = 3600; /* shorter than the job */
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "deadline",
+                ck_plan_job(&plan, runs, 8, 0, 3600, curve, 12, &job));
+    job.deadline = 20 * 3600; /* past the curve */
+    CHECK_FAILS(CK_ERROR_INVALID_INPUT, "", ck_plan_job(&plan, runs, 8, 0, 3600, curve, 12, &job));
+    job.deadline = 10 * 3600;
+    {
+      const double bad[2] = {1.0, NAN};
+      CHECK_FAILS(CK_ERROR_INVALID_INPUT, "", ck_plan_job(&plan, runs, 8, 0, 3600, bad, 2, &job));
+    }
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "job is NULL",
+                ck_plan_job(&plan, runs, 8, 0, 3600, curve, 12, NULL));
+    job.struct_size = 4;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "struct_size",
+                ck_plan_job(&plan, runs, 8, 0, 3600, curve, 12, &job));
+  }
+  ck_signals_free(signals);
+}
+
 int main(void) {
   test_version_and_status();
   test_free_accepts_null();
@@ -913,5 +985,6 @@ int main(void) {
   test_scoring();
   test_recompile_after_new_resource();
   test_reconciler();
+  test_forecast_and_planner();
   return ck_test_report("test_capi");
 }

@@ -28,6 +28,7 @@ from .errors import (
     NotFoundError,
     _BY_STATUS,
 )
+from .planner import Plan, plan
 from .signals import Format, Kind, Signals
 
 _core._set_error_classes(_BY_STATUS)
@@ -49,6 +50,7 @@ __all__ = [
     "MismatchError",
     "NODE_STATES",
     "NotFoundError",
+    "Plan",
     "Pod",
     "PodList",
     "READING_STATUS",
@@ -57,4 +59,5 @@ __all__ = [
     "Signals",
     "Snapshot",
     "__version__",
+    "plan",
 ]

@@ -143,6 +143,18 @@ class Signals:
         """The newest point's unix time over all zones (0 without points)."""
         return self._core.newest_time()
 
+    def forecast(
+        self, zone: str, issue_time: Time, hours: int = 24, model: str = "ridge"
+    ) -> np.ndarray:
+        """The zone's hourly intensity for ``hours`` (1..168) from
+        ``issue_time`` (a UTC hour boundary), forecast from the history
+        before it: ``"seasonal-naive"``, ``"ridge"``, or ``"perfect"`` (the
+        recorded values: the perfect-knowledge bound)."""
+        models = {"seasonal-naive": 0, "ridge": 1, "perfect": 2}
+        if model not in models:
+            raise ValueError(f"unknown forecast model {model!r}; one of {sorted(models)}")
+        return self._core.forecast(zone, unix_seconds(issue_time, "issue_time"), int(hours), models[model])
+
     def evaluate(self, engine: Any, zone: str, at: Time | None = None) -> dict:
         """The engine's staleness and plausibility policy applied to ``zone``
         at ``at``: ``{"usable", "status", "g_per_kwh", "age_seconds", ...}``."""

@@ -242,6 +242,20 @@ struct Signals {
     std::lock_guard lock(mutex);
     return ck_signals_newest_time(handle.get());
   }
+  py::array_t<double> forecast(const std::string& zone, std::int64_t issue_time, std::size_t hours,
+                               int model) {
+    py::array_t<double> out(static_cast<py::ssize_t>(hours));
+    double* data = out.mutable_data();
+    ck_status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard lock(mutex);
+      status = ck_signals_forecast(data, hours, handle.get(), zone.data(), zone.size(), issue_time,
+                                   static_cast<ck_forecast_model>(model));
+    }
+    check(status);
+    return out;
+  }
   py::dict evaluate(const Engine& engine, const std::string& zone, std::int64_t at) {
     ck_zone_reading r{};
     std::lock_guard lock(mutex);
@@ -702,6 +716,35 @@ struct Reconciler {
   }
 };
 
+// The temporal planner: (start, expected_g, immediate_g, immediate, runs as
+// an int64 (n, 2) array).
+py::tuple plan_job(std::int64_t curve_start, std::int64_t step_seconds,
+                   const py::array_t<double, py::array::c_style | py::array::forcecast>& values,
+                   std::int64_t arrival, std::int64_t duration_seconds, std::int64_t deadline,
+                   bool interruptible, double power_kw) {
+  if (values.ndim() != 1) throw py::value_error("plan: the curve must be a 1-D array");
+  ck_job job = CK_JOB_INIT;
+  job.arrival = arrival;
+  job.duration_seconds = duration_seconds;
+  job.deadline = deadline;
+  job.interruptible = interruptible ? 1 : 0;
+  job.power_kw = power_kw;
+  const std::size_t max_runs = static_cast<std::size_t>(
+      step_seconds > 0 && duration_seconds > 0 ? duration_seconds / step_seconds + 2 : 1);
+  std::vector<ck_run> runs(
+      std::min<std::size_t>(max_runs, static_cast<std::size_t>(values.size()) + 1));
+  ck_plan plan{};
+  check(ck_plan_job(&plan, runs.data(), runs.size(), curve_start, step_seconds, values.data(),
+                    static_cast<std::size_t>(values.size()), &job));
+  py::array_t<std::int64_t> out({static_cast<py::ssize_t>(plan.run_count), py::ssize_t{2}});
+  auto o = out.mutable_unchecked<2>();
+  for (std::size_t i = 0; i < plan.run_count; ++i) {
+    o(static_cast<py::ssize_t>(i), 0) = runs[i].start;
+    o(static_cast<py::ssize_t>(i), 1) = runs[i].end;
+  }
+  return py::make_tuple(plan.start, plan.expected_g, plan.immediate_g, plan.immediate != 0, out);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -733,6 +776,7 @@ PYBIND11_MODULE(_core, m) {
       .def("add_points", &Signals::add_points)
       .def("zone_count", &Signals::zone_count)
       .def("newest_time", &Signals::newest_time)
+      .def("forecast", &Signals::forecast)
       .def("evaluate", &Signals::evaluate);
 
   py::class_<Snapshot>(m, "Snapshot")
@@ -773,5 +817,6 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<const Engine&, double, double, std::int64_t>())
       .def("reconcile", &Reconciler::reconcile);
 
+  m.def("plan_job", &plan_job);
   m.attr("PROFILE_BY_SCHEDULER_NAME") = py::int_(static_cast<std::size_t>(SIZE_MAX));
 }
