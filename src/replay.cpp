@@ -70,6 +70,93 @@ struct IntervalStats {
   }
 };
 
+// Our reading of Autopilot's ML recommender for one resource (see replay.hpp).
+class AutopilotMl {
+ public:
+  AutopilotMl(const HistogramOptions& options, double overrun_weight) : w_over_(overrun_weight) {
+    const DecayingHistogram layout(options, 3600.0);
+    for (int b = 1; b < layout.bucket_count(); ++b) limits_.push_back(layout.bucket_start(b));
+    for (std::size_t m = 0; m < kDecays.size(); ++m) {
+      over_[m].assign(limits_.size(), 0.0);
+      under_[m].assign(limits_.size(), 0.0);
+    }
+  }
+
+  void add(double usage) {
+    const std::size_t n = limits_.size();
+    for (std::size_t m = 0; m < kDecays.size(); ++m) {
+      const double d = kDecays[m];
+      // Each model's own cost, with the limit it recommends now.
+      for (std::size_t k = 0; k < kMargins.size(); ++k) {
+        const double lim = model_limit(m, k);
+        const double c = lim > 0.0 ? (usage > lim ? w_over_ : 0.0) +
+                                         kUnderWeight * std::max(0.0, lim - usage) / lim
+                                   : 0.0;
+        cost_[m][k] = (1.0 - d) * cost_[m][k] + d * c;
+      }
+      std::vector<double>& over = over_[m];
+      std::vector<double>& under = under_[m];
+      for (std::size_t j = 0; j < n; ++j) {
+        const double l = limits_[j];
+        over[j] = (1.0 - d) * over[j] + d * (usage > l ? 1.0 : 0.0);
+        under[j] = (1.0 - d) * under[j] + d * std::max(0.0, l - usage) / l;
+      }
+      std::size_t best = choice_[m];
+      double best_cost = std::numeric_limits<double>::infinity();
+      for (std::size_t j = 0; j < n; ++j) {
+        const double c =
+            w_over_ * over[j] + kUnderWeight * under[j] + (j != choice_[m] ? kChangeWeight : 0.0);
+        if (c < best_cost) {
+          best_cost = c;
+          best = j;
+        }
+      }
+      choice_[m] = best;
+    }
+    seen_ = true;
+  }
+
+  /// The ensemble's limit: the model (decay, margin) with the least cost,
+  /// plus a switching cost.
+  double recommend() {
+    if (!seen_) return 0.0;
+    std::size_t bm = model_, bk = margin_;
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t m = 0; m < kDecays.size(); ++m)
+      for (std::size_t k = 0; k < kMargins.size(); ++k) {
+        const double c = cost_[m][k] + ((m != model_ || k != margin_) ? kSwitchWeight : 0.0);
+        if (c < best) {
+          best = c;
+          bm = m;
+          bk = k;
+        }
+      }
+    model_ = bm;
+    margin_ = bk;
+    return model_limit(bm, bk);
+  }
+
+ private:
+  static constexpr std::array<double, 3> kDecays{1.0 / 12.0, 1.0 / 72.0, 1.0 / 288.0};
+  static constexpr std::array<double, 3> kMargins{0.0, 0.1, 0.2};
+  static constexpr double kUnderWeight = 0.2;
+  static constexpr double kChangeWeight = 0.1;
+  static constexpr double kSwitchWeight = 0.1;
+
+  double model_limit(std::size_t m, std::size_t k) const {
+    return limits_[choice_[m]] * (1.0 + kMargins[k]);
+  }
+
+  double w_over_;
+  std::vector<double> limits_;
+  std::array<std::vector<double>, 3> over_;
+  std::array<std::vector<double>, 3> under_;
+  std::array<std::size_t, 3> choice_{0, 0, 0};
+  std::array<std::array<double, 3>, 3> cost_{};
+  std::size_t model_ = 0, margin_ = 0;
+  bool seen_ = false;
+};
+
 struct ZoneTrack {
   std::vector<double> now;       // per step: usable intensity or NaN
   std::vector<double> forecast;  // per step: persistence forecast or NaN
@@ -80,6 +167,7 @@ struct Container {
   std::unique_ptr<UsageGenerator> gen;
   std::unique_ptr<ContainerRecommender> rec;
   std::unique_ptr<DecayingHistogram> autopilot_cpu;
+  std::unique_ptr<AutopilotMl> ml_cpu, ml_mem;
   ResourceAmounts alloc;
   SlaRequirements sla;
   Recommendation last_rec;
@@ -126,6 +214,10 @@ RunTotals run_variant(const Variant& v, std::uint64_t seed, const std::vector<Wo
     c.gen = std::make_unique<UsageGenerator>(fleet[i], seed * 1000003ull + i, start, step);
     c.rec = std::make_unique<ContainerRecommender>(cfg.recommender, fleet[i].name);
     c.autopilot_cpu = std::make_unique<DecayingHistogram>(HistogramOptions::cpu(), 12.0 * 3600.0);
+    if (v.kind == PolicyKind::kAutopilotMl && !v.fixed_multiplier) {
+      c.ml_cpu = std::make_unique<AutopilotMl>(HistogramOptions::cpu(), 5.0);
+      c.ml_mem = std::make_unique<AutopilotMl>(HistogramOptions::memory(), 20.0);
+    }
     c.alloc = initial_requests(fleet[i], cfg);
     c.sla.tier = fleet[i].tier;
     c.sla.resource_guarantee = fleet[i].tier == SlaTier::kCritical   ? 1.0
@@ -185,6 +277,16 @@ RunTotals run_variant(const Variant& v, std::uint64_t seed, const std::vector<Wo
               ResourceAmounts target{
                   std::max(c.autopilot_cpu->percentile(0.95), cfg.recommender.pod_min_cpu_cores),
                   std::max(ring_max(c, ring_size) * 1.1, cfg.recommender.pod_min_memory_bytes)};
+              if (oom_recent)
+                target.memory_bytes = std::max(target.memory_bytes, c.alloc.memory_bytes * 1.2);
+              if (oom_recent || changed(c.alloc, target, cfg.vpa_update_threshold))
+                c.alloc = target;
+              break;
+            }
+            case PolicyKind::kAutopilotMl: {
+              ResourceAmounts target{
+                  std::max(c.ml_cpu->recommend(), cfg.recommender.pod_min_cpu_cores),
+                  std::max(c.ml_mem->recommend(), cfg.recommender.pod_min_memory_bytes)};
               if (oom_recent)
                 target.memory_bytes = std::max(target.memory_bytes, c.alloc.memory_bytes * 1.2);
               if (oom_recent || changed(c.alloc, target, cfg.vpa_update_threshold))
@@ -254,6 +356,10 @@ RunTotals run_variant(const Variant& v, std::uint64_t seed, const std::vector<Wo
       c.rec->add_cpu_sample(t, o.served_cpu_cores, c.alloc.cpu_cores);
       c.rec->add_memory_sample(t, ws);
       c.autopilot_cpu->add_sample(o.served_cpu_cores, 1.0, t);
+      if (c.ml_cpu) {
+        c.ml_cpu->add(o.served_cpu_cores);
+        c.ml_mem->add(ws);
+      }
       c.mem_ring[c.ring_pos] = ws;
       c.ring_pos = (c.ring_pos + 1) % c.mem_ring.size();
       if (o.oom_killed) {
@@ -311,6 +417,8 @@ std::string_view to_string(PolicyKind kind) noexcept {
       return "vpa-carbon";
     case PolicyKind::kAutopilotWindow:
       return "autopilot-window";
+    case PolicyKind::kAutopilotMl:
+      return "autopilot-ml";
     case PolicyKind::kRl:
       return "rl";
   }
@@ -321,12 +429,13 @@ PolicyKind parse_policy_kind(std::string_view text) {
   for (PolicyKind k : all_policies())
     if (to_string(k) == text) return k;
   throw InvalidInput(fmt::format(
-      "policy \"{}\" is not one of fixed, vpa, vpa-carbon, autopilot-window, rl", text));
+      "policy \"{}\" is not one of fixed, vpa, vpa-carbon, autopilot-window, autopilot-ml, rl",
+      text));
 }
 
 std::vector<PolicyKind> all_policies() {
-  return {PolicyKind::kFixed, PolicyKind::kVpa, PolicyKind::kVpaCarbon,
-          PolicyKind::kAutopilotWindow, PolicyKind::kRl};
+  return {PolicyKind::kFixed,           PolicyKind::kVpa,         PolicyKind::kVpaCarbon,
+          PolicyKind::kAutopilotWindow, PolicyKind::kAutopilotMl, PolicyKind::kRl};
 }
 
 void ReplayConfig::validate() const {

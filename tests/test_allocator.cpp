@@ -284,7 +284,9 @@ TEST_CASE("allocator: replay is deterministic, sane and measures what each polic
   }
   // Fixed requests never change; the others do.
   CHECK(a.policies[0].adjustments_per_day == 0.0);
-  CHECK(a.policies[4].adjustments_per_day > 0.0);
+  CHECK(a.policies[5].policy == PolicyKind::kRl);
+  CHECK(a.policies[5].adjustments_per_day > 0.0);
+  CHECK(a.policies[4].policy == PolicyKind::kAutopilotMl);
   CHECK(std::isfinite(a.best_fixed_cost));
 
   const std::vector<std::string> unknown{"ES", "MARS"};
@@ -401,6 +403,7 @@ TEST_CASE("allocator: carbonkube evaluate-allocator prints the table and JSON") 
                               "--warmup-days", "1", "--workloads", "2"},
                              out2, err2) == 0);
   CHECK(contains(out2.str(), "autopilot-window"));
+  CHECK(contains(out2.str(), "autopilot-ml"));
   std::ostringstream out3, err3;
   CHECK(carbonkube::cli::run({"evaluate-allocator", "--policies", "magic"}, out3, err3) == 2);
   CHECK(contains(err3.str(), "magic"));

@@ -1,6 +1,7 @@
 // `carbonkube evaluate-allocator`: replays a seeded fleet of generated
 // workloads on real carbon data under each allocation policy (fixed, VPA,
-// VPA + the seed's carbon rule, Autopilot's moving window, the RL optimizer)
+// VPA + the seed's carbon rule, Autopilot's moving window and ML ensemble,
+// the RL optimizer)
 // and prints the per-policy table with 95 % confidence intervals over seeds
 // (include/carbonkube/replay.hpp, docs/allocator.md).
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -27,10 +29,12 @@ const char* const kEvaluateAllocatorUsage =
                    [--zones Z1,Z2,...] [--seeds N] [--first-seed S] [--workloads N]
                    [--days D] [--warmup-days D] [--policies P1,P2,...]
                    [--carbon-profile FILE] [--format table|json|csv] [--csv FILE]
+                   [--decision-minutes M] [--rl-carbon-weight W] [--rl-slo-scale F]
       Replays N seeds (default 10) of a generated fleet (default 24 workloads,
       14 days with 3 warm-up) on hourly carbon intensity under each policy
-      (fixed, vpa, vpa-carbon, autopilot-window, rl) with the throttling / OOM /
-      latency / carbon model of docs/allocator.md, and prints relative slack,
+      (fixed, vpa, vpa-carbon, autopilot-window, autopilot-ml, rl) with the
+      throttling / OOM / latency / carbon model of docs/allocator.md, and
+      prints relative slack,
       OOM kills per container-day, throttled %, SLO-violation %, kgCO2,
       adjustments per day and regret against the best fixed multiplier, mean
       ±95% CI, then RL minus each baseline paired by seed. --signals:
@@ -39,7 +43,10 @@ const char* const kEvaluateAllocatorUsage =
       zones to spread workloads over (default: every zone loaded);
       --carbon-profile: a CarbonProfile whose carbonBudget thresholds the
       carbon rule and the RL use (default 300 / 100 gCO2/kWh). --csv FILE also
-      writes the per-seed metrics.
+      writes the per-seed metrics. --decision-minutes: how often policies may
+      resize (default 15); --rl-carbon-weight sets the RL reward's carbon
+      weight (default 0.3), --rl-slo-scale scales its SLO and throttling
+      weights (default 1).
 )";
 
 namespace {
@@ -50,6 +57,14 @@ int parse_int(const std::string& flag, const std::string& text, int lo, int hi) 
   if (ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi)
     throw UsageError(
         fmt::format("{}: expected an integer in {}..{}, got \"{}\"", flag, lo, hi, text));
+  return v;
+}
+
+double parse_number(const std::string& flag, const std::string& text) {
+  double v = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v) || v < 0.0)
+    throw UsageError(fmt::format("{}: expected a number >= 0, got \"{}\"", flag, text));
   return v;
 }
 
@@ -104,6 +119,19 @@ int evaluate_allocator(const std::vector<std::string>& args, std::ostream& out, 
       config.days = parse_int(k, value(), 2, 300);
     } else if (k == "--warmup-days") {
       config.warmup_days = parse_int(k, value(), 0, 299);
+    } else if (k == "--decision-minutes") {
+      config.decision_seconds = 60 * static_cast<std::int64_t>(parse_int(k, value(), 5, 1440));
+      if (config.decision_seconds % config.step_seconds != 0)
+        throw UsageError("--decision-minutes: must be a multiple of 5");
+    } else if (k == "--rl-carbon-weight") {
+      const double w = parse_number(k, value());
+      for (RewardWeights& rw : config.rl.weights) rw.carbon = w;
+    } else if (k == "--rl-slo-scale") {
+      const double f = parse_number(k, value());
+      for (RewardWeights& rw : config.rl.weights) {
+        rw.slo *= f;
+        rw.throttle *= f;
+      }
     } else if (k == "--policies") {
       policies.clear();
       for (const std::string& p : split_commas(value())) policies.push_back(parse_policy_kind(p));

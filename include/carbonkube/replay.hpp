@@ -16,6 +16,13 @@
 // - autopilot-window: Google Autopilot's moving-window recommender (CPU:
 //   95th percentile of usage, 12 h half-life; memory: the peak of the last 24
 //   h plus 10 %, bumped x1.2 on OOM);
+// - autopilot-ml: our reading of Autopilot's ML recommender, a
+//   cost-minimising ensemble: models with decay rates 1/12, 1/72 and 1/288
+//   per step and margins 0 / 10 / 20 % each pick the limit minimising
+//   w_o x (decayed fraction of samples above it) + w_u x (decayed relative
+//   slack) + w_dL x [limit changes]; the ensemble takes the model whose own
+//   decayed cost (plus w_dm for switching) is least. Weights are ours
+//   (CPU w_o 5, memory w_o 20; w_u 0.2; w_dL, w_dm 0.1), not the paper's;
 // - rl: the carbon-adjusted target through the RL optimizer (rl.hpp), one
 //   optimizer per SLA tier shared by that tier's containers, learning online.
 // Cold path: a whole evaluation allocates freely.
@@ -36,8 +43,15 @@
 
 CARBONKUBE_NAMESPACE_BEGIN
 
-enum class PolicyKind : std::uint8_t { kFixed, kVpa, kVpaCarbon, kAutopilotWindow, kRl };
-/// "fixed", "vpa", "vpa-carbon", "autopilot-window", "rl".
+enum class PolicyKind : std::uint8_t {
+  kFixed,
+  kVpa,
+  kVpaCarbon,
+  kAutopilotWindow,
+  kAutopilotMl,
+  kRl,
+};
+/// "fixed", "vpa", "vpa-carbon", "autopilot-window", "autopilot-ml", "rl".
 std::string_view to_string(PolicyKind kind) noexcept;
 /// Parses the names above; throws InvalidInput listing them otherwise.
 PolicyKind parse_policy_kind(std::string_view text);
