@@ -251,6 +251,25 @@ std::size_t RidgeForecaster::forecast(const HourlyGrid& grid, std::int64_t issue
   return fallbacks;
 }
 
+void attach_forecast(ZoneSeries& series, std::int64_t issue_time, std::span<const double> values,
+                     std::int64_t step_seconds) {
+  if (values.empty() || step_seconds <= 0)
+    throw InvalidInput(fmt::format("{}: zone \"{}\": a forecast needs values and a step > 0",
+                                   series.source, series.zone));
+  std::vector<SignalPoint> points;
+  points.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::int64_t t = issue_time + static_cast<std::int64_t>(i) * step_seconds;
+    if (!std::isfinite(values[i]) || values[i] < 0)
+      throw InvalidInput(fmt::format("{}: zone \"{}\": forecast value for {} is {}", series.source,
+                                     series.zone, format_timestamp(t), values[i]));
+    points.push_back({t, values[i], true});
+  }
+  series.forecast = std::move(points);
+  series.forecast_period_seconds = step_seconds;
+  series.forecast_issued_at = issue_time;
+}
+
 ForecastAccuracy evaluate_day_ahead(const HourlyGrid& grid, const RidgeOptions& options,
                                     std::int64_t first_issue) {
   RidgeForecaster ridge(options);

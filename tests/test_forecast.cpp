@@ -217,3 +217,24 @@ TEST_CASE("forecast: the carbonkube forecast command") {
         2);
   CHECK(cli::run({"forecast", "--signals", dir + "missing.csv"}, o3, e3) == 2);
 }
+
+TEST_CASE("forecast: an attached forecast feeds the signals' run-time window") {
+  const ZoneSeries& full = bundled_zone("ES");
+  ZoneSeries s = full;
+  const std::int64_t issue = k2023 + 150 * kD;
+  s.points.resize(150 * 24);  // history up to the issue time
+  HourlyGrid g = resample(s);
+  std::vector<double> fc(24);
+  RidgeForecaster().forecast(g, issue, fc);
+  attach_forecast(s, issue, fc);
+  CarbonSignals signals;
+  signals.add(s);
+  // A 6 h job starting at the issue: the mean of the first six forecast hours.
+  ZoneReading r = evaluate_window(signals, "ES", issue, 6 * kH);
+  REQUIRE(r.usable);
+  CHECK(r.from_forecast);
+  CHECK(r.g_per_kwh == doctest::Approx((fc[0] + fc[1] + fc[2] + fc[3] + fc[4] + fc[5]) / 6));
+  std::vector<double> bad = {1.0, std::nan("")};
+  CHECK_THROWS_AS(attach_forecast(s, issue, bad), InvalidInput);
+  CHECK_THROWS_AS(attach_forecast(s, issue, std::span<const double>{}), InvalidInput);
+}

@@ -106,6 +106,14 @@ class RidgeForecaster {
   RidgeOptions options_;
 };
 
+/// Puts a forecast (cells of step_seconds from issue_time) into the series'
+/// forecast slot, replacing any: points marked estimated, forecast_issued_at
+/// = issue_time. evaluate_window() and the carbon scoring plugins then use it
+/// for a job's expected run-time intensity. Throws InvalidInput on an empty
+/// forecast, step <= 0 or a value that is NaN, infinite or negative.
+void attach_forecast(ZoneSeries& series, std::int64_t issue_time, std::span<const double> values,
+                     std::int64_t step_seconds = 3600);
+
 /// Day-ahead accuracy on one zone: forecasts issued at every UTC midnight
 /// from `first_issue` (default: the first midnight with train_days + 8 days
 /// of grid before it) for the next 24 hours, scored against the grid's
