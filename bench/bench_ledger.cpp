@@ -12,6 +12,7 @@
 
 #include "carbonkube/energy.hpp"
 #include "carbonkube/forecast.hpp"
+#include "carbonkube/kube.hpp"
 #include "carbonkube/ledger.hpp"
 #include "carbonkube/migration.hpp"
 #include "carbonkube/planner.hpp"
@@ -148,6 +149,45 @@ void BM_LedgerRecord(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_LedgerRecord);
+
+// One controller sample: `state.range(0)` nodes of 16 vCPUs with 30 pods
+// each, booked for a minute.
+void BM_AccountInterval(benchmark::State& state) {
+  std::vector<Node> nodes;
+  std::vector<Pod> pods;
+  ZoneMap map;
+  map.add_zone_label("z", "Z1");
+  for (int n = 0; n < state.range(0); ++n) {
+    Node node;
+    node.name = cat("node-", std::to_string(n));
+    node.labels = {{"topology.kubernetes.io/zone", "z"}};
+    node.allocatable = {{"cpu", 16000}, {"memory", 64'000'000'000}, {"pods", 110}};
+    for (int p = 0; p < 30; ++p) {
+      Pod pod;
+      pod.namespace_name = cat("ns-", std::to_string(p % 10));
+      pod.name = cat(cat(node.name, "-"), std::to_string(p));
+      pod.node_name = node.name;
+      pod.phase = PodPhase::kRunning;
+      Container c;
+      c.name = "c";
+      c.requests = {{"cpu", parse_quantity("500m")}, {"memory", parse_quantity("1Gi")}};
+      pod.containers.push_back(c);
+      pods.push_back(pod);
+    }
+    nodes.push_back(node);
+  }
+  std::vector<ZoneCurve> curves = {{"Z1", &curve()}};
+  Ledger ledger;
+  std::int64_t t = k2023;
+  for (auto _ : state) {
+    AccountingResult r = account_interval(ledger, nodes, pods, map, curves, t, t + 60);
+    benchmark::DoNotOptimize(r.node_watts);
+    t += 60;
+    if (t + 60 > curve().end()) t = k2023;
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pods.size()));
+}
+BENCHMARK(BM_AccountInterval)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond);
 
 void BM_MigrationAdvise(benchmark::State& state) {
   std::vector<HourlyGrid> grids = {year_grid(1, 250), year_grid(2, 120), year_grid(3, 400),

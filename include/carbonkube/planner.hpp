@@ -28,8 +28,8 @@
 CARBONKUBE_NAMESPACE_BEGIN
 
 /// A piecewise-constant intensity: cell i holds g_per_kwh[i] over
-/// [start + i·step, start + (i+1)·step). Immutable; keeps prefix integrals so
-/// the emissions of any interval cost O(1).
+/// [start + i·step, start + (i+1)·step). The values never change after
+/// construction; prefix integrals make the emissions of any interval O(1).
 class IntensityCurve {
  public:
   /// Throws InvalidInput naming `source` unless step > 0, the curve is
@@ -111,9 +111,10 @@ struct Plan {
 class Planner {
  public:
   /// Writes the plan into `out` (its vectors are reused). Starts are
-  /// exact: for constant power every breakpoint of the emissions as a
-  /// function of start time (a start or an end on a cell boundary, the
-  /// arrival, the latest start) is tried, so the minimum is the true one;
+  /// exact: the emissions are piecewise linear in the start time (for a
+  /// constant power and for a per-step power profile alike), and every
+  /// breakpoint (a start or an end on a cell boundary, the arrival, the
+  /// latest start) is tried, so the minimum is the true one;
   /// ties go to the earliest start. Interruptible jobs take the cleanest
   /// cells of [arrival, deadline) (ties: earliest), which is optimal for
   /// constant power. Throws InvalidInput (naming the field) when the job is
