@@ -1,6 +1,7 @@
 #include "document.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -128,6 +129,14 @@ std::vector<Json> parse_documents(std::string_view text, std::string_view source
       if (n.IsNull()) continue;  // empty document between '---' separators
       docs.push_back(yaml_to_json(n, 0, budget, source));
     }
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own recursion guard (2000 levels) fires before our depth
+    // check sees the tree; its message is a bare "bad file".
+    throw Error(
+        ErrorKind::kLimitExceeded,
+        fmt::format("{}: nesting deeper than the YAML parser's limit of {} levels (line {}, "
+                    "column {})",
+                    source, e.depth(), e.mark.line + 1, e.mark.column + 1));
   } catch (const YAML::Exception& e) {
     throw InvalidInput(fmt::format("{}: malformed YAML at line {}, column {}: {}", source,
                                    e.mark.line + 1, e.mark.column + 1, e.msg));
