@@ -49,6 +49,7 @@ struct Variant {
 struct RunTotals {
   double steps = 0, cpu_slack = 0, mem_slack = 0, throttled = 0, slo = 0, ooms = 0, gco2 = 0,
          adjustments = 0, cpu_cost = 0, mem_cost = 0;
+  std::array<double, 3> band_ratio{}, band_steps{};  // dirty, neutral, green
 };
 
 // Usage statistics over the current decision interval.
@@ -377,6 +378,14 @@ RunTotals run_variant(const Variant& v, std::uint64_t seed, const std::vector<Wo
         tot.gco2 += o.gco2;
         const Recommendation& r = c.last_rec;
         const double cpu_ratio = c.alloc.cpu_cores / std::max(r.target.cpu_cores, 1e-9);
+        const CarbonBand band = cfg.carbon.band(intensity);
+        if (band != CarbonBand::kUnknown) {
+          const std::size_t b = band == CarbonBand::kDirty     ? 0
+                                : band == CarbonBand::kNeutral ? 1
+                                                               : 2;
+          tot.band_ratio[b] += cpu_ratio;
+          tot.band_steps[b] += 1.0;
+        }
         const double mem_ratio = c.alloc.memory_bytes / std::max(r.target.memory_bytes, 1.0);
         tot.cpu_cost += (w.slack * o.cpu_slack_fraction + w.throttle * o.throttled_fraction +
                          w.slo * (o.slo_violated ? 1.0 : 0.0) + w.carbon * cterm * cpu_ratio) /
@@ -402,6 +411,14 @@ PolicyMetrics metrics_of(PolicyKind kind, const RunTotals& t, double container_d
   m.kg_co2 = t.gco2 / 1000.0;
   m.adjustments_per_day = t.adjustments / container_days;
   m.cost = (t.cpu_cost + t.mem_cost) / container_days;
+  auto band = [&](std::size_t b) {
+    return t.band_steps[b] > 0.0 ? t.band_ratio[b] / t.band_steps[b] : kNaN;
+  };
+  m.cpu_ratio_dirty = band(0);
+  m.cpu_ratio_neutral = band(1);
+  m.cpu_ratio_green = band(2);
+  m.dirty_share = t.band_steps[0] / n;
+  m.green_share = t.band_steps[2] / n;
   return m;
 }
 
@@ -597,7 +614,8 @@ Evaluation evaluate_allocators(const CarbonSignals& signals, std::span<const std
     s.policy = policies[p];
     auto col = [&](double PolicyMetrics::*field) {
       std::vector<double> v;
-      for (const SeedResult& r : ev.seeds) v.push_back(r.policies[p].*field);
+      for (const SeedResult& r : ev.seeds)
+        if (std::isfinite(r.policies[p].*field)) v.push_back(r.policies[p].*field);
       return confidence_interval(v);
     };
     s.relative_slack = col(&PolicyMetrics::relative_slack);
@@ -610,6 +628,11 @@ Evaluation evaluate_allocators(const CarbonSignals& signals, std::span<const std
     s.adjustments_per_day = col(&PolicyMetrics::adjustments_per_day);
     s.cost = col(&PolicyMetrics::cost);
     s.regret = col(&PolicyMetrics::regret);
+    s.cpu_ratio_dirty = col(&PolicyMetrics::cpu_ratio_dirty);
+    s.cpu_ratio_neutral = col(&PolicyMetrics::cpu_ratio_neutral);
+    s.cpu_ratio_green = col(&PolicyMetrics::cpu_ratio_green);
+    s.dirty_share = col(&PolicyMetrics::dirty_share);
+    s.green_share = col(&PolicyMetrics::green_share);
     ev.summary.push_back(s);
   }
   const auto rl_it = std::find(policies.begin(), policies.end(), PolicyKind::kRl);
@@ -677,6 +700,17 @@ std::string format_evaluation_table(const Evaluation& ev) {
                        cell(s.throttled_fraction, 2, 100.0), cell(s.slo_violation_rate, 2, 100.0),
                        cell(s.kg_co2, 2), cell(s.adjustments_per_day, 1), cell(s.regret, 2));
   }
+  if (!ev.summary.empty())
+    out += fmt::format(
+        "carbon bands (the seed's rule): {:.1f}% of container-steps dirty, {:.1f}% green; mean "
+        "CPU request / VPA target per band (mean over seeds that had such hours):\n",
+        100.0 * ev.summary[0].dirty_share.mean, 100.0 * ev.summary[0].green_share.mean);
+  out += fmt::format("{:<17}{:>15}{:>15}{:>15}\n", "policy", "dirty hours", "neutral hours",
+                     "green hours");
+  for (const PolicySummary& s : ev.summary)
+    out +=
+        fmt::format("{:<17}{:>15}{:>15}{:>15}\n", to_string(s.policy), cell(s.cpu_ratio_dirty, 3),
+                    cell(s.cpu_ratio_neutral, 3), cell(s.cpu_ratio_green, 3));
   for (const PairedComparison& c : ev.paired) {
     out += fmt::format(
         "rl - {}: slack {} (lower on {}/{} seeds), kgCO2 {} (lower on {}/{}), OOM/ctr-day {} (no "
@@ -704,7 +738,10 @@ std::string evaluation_to_json(const Evaluation& ev) {
                     {"kgCO2", m.kg_co2},
                     {"adjustmentsPerDay", m.adjustments_per_day},
                     {"cost", m.cost},
-                    {"regret", m.regret}});
+                    {"regret", m.regret},
+                    {"cpuRatioDirty", m.cpu_ratio_dirty},
+                    {"cpuRatioNeutral", m.cpu_ratio_neutral},
+                    {"cpuRatioGreen", m.cpu_ratio_green}});
     seeds.push_back({{"seed", r.seed},
                      {"start", format_timestamp(r.start_unix_seconds)},
                      {"bestFixedCost", r.best_fixed_cost},
@@ -724,7 +761,10 @@ std::string evaluation_to_json(const Evaluation& ev) {
                        {"kgCO2", interval_json(s.kg_co2)},
                        {"adjustmentsPerDay", interval_json(s.adjustments_per_day)},
                        {"cost", interval_json(s.cost)},
-                       {"regret", interval_json(s.regret)}});
+                       {"regret", interval_json(s.regret)},
+                       {"cpuRatioDirty", interval_json(s.cpu_ratio_dirty)},
+                       {"cpuRatioNeutral", interval_json(s.cpu_ratio_neutral)},
+                       {"cpuRatioGreen", interval_json(s.cpu_ratio_green)}});
   json paired = json::array();
   for (const PairedComparison& c : ev.paired)
     paired.push_back({{"baseline", to_string(c.baseline)},
@@ -754,14 +794,17 @@ std::string evaluation_to_json(const Evaluation& ev) {
 std::string evaluation_to_csv(const Evaluation& ev) {
   std::string out =
       "seed,policy,relative_slack,cpu_slack,memory_slack,ooms_per_container_day,"
-      "throttled_fraction,slo_violation_rate,kg_co2,adjustments_per_day,cost,regret\n";
+      "throttled_fraction,slo_violation_rate,kg_co2,adjustments_per_day,cost,regret,"
+      "cpu_ratio_dirty,cpu_ratio_neutral,cpu_ratio_green\n";
   for (const SeedResult& r : ev.seeds)
     for (const PolicyMetrics& m : r.policies)
       out += fmt::format(
-          "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f}\n", r.seed,
-          to_string(m.policy), m.relative_slack, m.cpu_slack, m.memory_slack,
+          "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:."
+          "6f},{:.6f}\n",
+          r.seed, to_string(m.policy), m.relative_slack, m.cpu_slack, m.memory_slack,
           m.ooms_per_container_day, m.throttled_fraction, m.slo_violation_rate, m.kg_co2,
-          m.adjustments_per_day, m.cost, m.regret);
+          m.adjustments_per_day, m.cost, m.regret, m.cpu_ratio_dirty, m.cpu_ratio_neutral,
+          m.cpu_ratio_green);
   return out;
 }
 

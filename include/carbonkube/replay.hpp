@@ -100,6 +100,15 @@ struct PolicyMetrics {
   double adjustments_per_day = 0.0;  // per container-day
   double cost = 0.0;                 // the RL reward's cost, per container-day
   double regret = 0.0;               // cost - best fixed multiplier's cost, per container-day
+  /// Mean CPU request / VPA target over container-steps in dirty, neutral
+  /// and green hours (the carbon rule's bands; NaN when there were none):
+  /// where in time a policy puts its allocation.
+  double cpu_ratio_dirty = 0.0;
+  double cpu_ratio_neutral = 0.0;
+  double cpu_ratio_green = 0.0;
+  /// Fraction of measured container-steps in dirty and in green hours.
+  double dirty_share = 0.0;
+  double green_share = 0.0;
 };
 
 struct SeedResult {
@@ -129,7 +138,8 @@ Interval confidence_interval(std::span<const double> values);
 struct PolicySummary {
   PolicyKind policy = PolicyKind::kFixed;
   Interval relative_slack, cpu_slack, memory_slack, ooms_per_container_day, throttled_fraction,
-      slo_violation_rate, kg_co2, adjustments_per_day, cost, regret;
+      slo_violation_rate, kg_co2, adjustments_per_day, cost, regret, cpu_ratio_dirty,
+      cpu_ratio_neutral, cpu_ratio_green, dirty_share, green_share;
 };
 
 /// RL minus the comparison policy, per seed, then the CI (negative is better
