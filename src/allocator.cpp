@@ -96,7 +96,9 @@ ResourceAllocation CarbonAwareResourceAllocator::calculate_optimal_allocation(
   Workload& w = s.workload(p.namespace_name, p.name, p.container);
   ResourceAllocation out;
   out.base = p.external_recommendation ? *p.external_recommendation : w.rec.recommend();
-  out.carbon = apply_carbon_adjustment(out.base, p.intensity_g_per_kwh, p.sla, s.config.carbon);
+  if (p.carbon_budget) p.carbon_budget->validate("WorkloadProfile.carbon_budget");
+  const CarbonAdjustmentConfig& carbon = p.carbon_budget ? *p.carbon_budget : s.config.carbon;
+  out.carbon = apply_carbon_adjustment(out.base, p.intensity_g_per_kwh, p.sla, carbon);
   out.requests = out.carbon.resources;
   if (!s.config.use_rl || !out.base.has_data) return out;
 
@@ -124,7 +126,7 @@ ResourceAllocation CarbonAwareResourceAllocator::calculate_optimal_allocation(
   o.slo_latency_ratio = p.slo_latency_ratio;
   o.intensity_g_per_kwh = p.intensity_g_per_kwh;
   o.forecast_g_per_kwh = p.forecast_g_per_kwh;
-  o.threshold_g_per_kwh = s.config.carbon.threshold_g_per_kwh;
+  o.threshold_g_per_kwh = carbon.threshold_g_per_kwh;
   o.unix_seconds = p.unix_seconds;
   out.decision = s.rl.decide(ctx);
   out.used_rl = true;

@@ -30,6 +30,7 @@ const char* const kEvaluateAllocatorUsage =
                    [--days D] [--warmup-days D] [--policies P1,P2,...]
                    [--carbon-profile FILE] [--format table|json|csv] [--csv FILE]
                    [--decision-minutes M] [--rl-carbon-weight W] [--rl-slo-scale F]
+                   [--rl-oom-scale F]
       Replays N seeds (default 10) of a generated fleet (default 24 workloads,
       14 days with 3 warm-up) on hourly carbon intensity under each policy
       (fixed, vpa, vpa-carbon, autopilot-window, autopilot-ml, rl) with the
@@ -46,7 +47,7 @@ const char* const kEvaluateAllocatorUsage =
       writes the per-seed metrics. --decision-minutes: how often policies may
       resize (default 15); --rl-carbon-weight sets the RL reward's carbon
       weight (default 0.3), --rl-slo-scale scales its SLO and throttling
-      weights (default 1).
+      weights, --rl-oom-scale its OOM weight (default 1).
 )";
 
 namespace {
@@ -132,6 +133,9 @@ int evaluate_allocator(const std::vector<std::string>& args, std::ostream& out, 
         rw.slo *= f;
         rw.throttle *= f;
       }
+    } else if (k == "--rl-oom-scale") {
+      const double f = parse_number(k, value());
+      for (RewardWeights& rw : config.rl.weights) rw.oom *= f;
     } else if (k == "--policies") {
       policies.clear();
       for (const std::string& p : split_commas(value())) policies.push_back(parse_policy_kind(p));

@@ -56,6 +56,9 @@ struct WorkloadProfile {
   double intensity_g_per_kwh = std::numeric_limits<double>::quiet_NaN();
   double forecast_g_per_kwh = std::numeric_limits<double>::quiet_NaN();
   std::int64_t unix_seconds = 0;
+  /// The workload's own carbon budget (its CarbonProfile's thresholds and
+  /// factors) in place of AllocatorConfig::carbon; validated when given.
+  std::optional<CarbonAdjustmentConfig> carbon_budget;
   /// A recommendation from outside (a VPA or KVPA status) to use as the
   /// base instead of the built-in recommender's.
   std::optional<Recommendation> external_recommendation;
