@@ -103,6 +103,14 @@ void EngineMetrics::count_migrations(std::span<const MigrationRecommendation> ro
     if (r.recommended) ++migrations_recommended[{r.from_zone, r.to_zone}];
 }
 
+void EngineMetrics::count_decision(const PodCarbonQos& pod_qos, const QosProfileSet& profiles,
+                                   bool scheduled) {
+  std::string cls = pod_qos.profile_index >= 0 && pod_qos.profile_index < profiles.size()
+                        ? profiles[pod_qos.profile_index].name
+                        : std::string("none");
+  ++decisions[{std::move(cls), scheduled ? "scheduled" : "unschedulable"}];
+}
+
 std::string render_prometheus(const EngineMetrics& m) {
   PrometheusText p;
   p.family("carbon_intensity_gco2_kwh",

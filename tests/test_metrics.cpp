@@ -15,6 +15,7 @@
 #include "carbonkube/metrics.hpp"
 #include "carbonkube/migration.hpp"
 #include "carbonkube/planner.hpp"
+#include "carbonkube/qos.hpp"
 #include "carbonkube/signals.hpp"
 
 using namespace carbonkube;
@@ -82,8 +83,11 @@ TEST_CASE("metrics: the engine's families from real objects") {
   }
   round[2].recommended = false;  // not counted
   m.count_migrations(round);
-  m.decisions[{"green-guaranteed", "scheduled"}] = 7;
-  m.decisions[{"none", "unschedulable"}] = 1;
+  PodCarbonQos green;
+  green.profile_index = default_qos_profiles().find("green-guaranteed");
+  for (int i = 0; i < 7; ++i) m.count_decision(green, default_qos_profiles(), true);
+  m.count_decision(PodCarbonQos{}, default_qos_profiles(), false);
+  CHECK(m.decisions.at({"none", "unschedulable"}) == 1);
   const std::string text = render_prometheus(m);
 
   CHECK(text.find("carbon_intensity_gco2_kwh{zone=\"ES\",kind=\"average/lifecycle\"} ") !=

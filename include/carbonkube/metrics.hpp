@@ -22,6 +22,7 @@
 
 #include "carbonkube/ledger.hpp"
 #include "carbonkube/migration.hpp"
+#include "carbonkube/qos.hpp"
 #include "carbonkube/signals.hpp"
 #include "carbonkube/version.hpp"
 
@@ -90,6 +91,9 @@ struct EngineMetrics {
   const Ledger* ledger = nullptr;
 
   void count_migrations(std::span<const MigrationRecommendation> round);
+  /// One scheduling decision for a pod of `pod_qos` (pod_carbon_qos; class
+  /// "none" without a profile): result "scheduled" or "unschedulable".
+  void count_decision(const PodCarbonQos& pod_qos, const QosProfileSet& profiles, bool scheduled);
 };
 
 /// The families, in this order: carbon_intensity_gco2_kwh{zone,kind},
