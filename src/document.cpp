@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,10 +11,87 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 
 CARBONKUBE_NAMESPACE_BEGIN
 namespace detail {
 namespace {
+
+// Strict UTF-8 (no overlong forms, surrogates or code points above
+// U+10FFFF), as nlohmann::json requires of every string it serialises:
+// yaml-cpp passes any bytes through, and an invalid string would make a
+// later dump() (re-serialised plugin args, messages) throw type_error.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80u) || b > (k == 1 ? hi : 0xBFu)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+const std::string& utf8_scalar(const YAML::Node& node, std::string_view source) {
+  const std::string& s = node.Scalar();
+  if (!valid_utf8(s))
+    throw InvalidInput(fmt::format("{}: malformed YAML at line {}, column {}: invalid UTF-8",
+                                   source, node.Mark().line + 1, node.Mark().column + 1));
+  return s;
+}
+
+// yaml-cpp 0.7's LoadAll() never returns on some malformed streams (a
+// document starting with a token its parser does not consume, such as ","):
+// it appends empty documents until memory runs out (fixed upstream in
+// jbeder/yaml-cpp#1319). This pass sees the events first and stops when a
+// document starts where the previous one did, i.e. the parser made no progress.
+class YamlProgressGuard : public YAML::EventHandler {
+ public:
+  explicit YamlProgressGuard(std::string_view source) : source_(source) {}
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents_++ > 0 && mark.pos == last_pos_)
+      throw InvalidInput(fmt::format("{}: malformed YAML at line {}, column {}: unexpected token",
+                                     source_, mark.line + 1, mark.column + 1));
+    last_pos_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::string_view source_;
+  std::size_t documents_ = 0;
+  int last_pos_ = -1;
+};
 
 struct YamlBudget {
   std::size_t nodes_left;
@@ -71,8 +150,9 @@ Json yaml_to_json(const YAML::Node& node, std::size_t depth, YamlBudget& budget,
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
-      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();
-      return resolve_plain_scalar(node.Scalar());
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str")
+        return utf8_scalar(node, source);
+      return resolve_plain_scalar(utf8_scalar(node, source));
     case YAML::NodeType::Sequence: {
       Json arr = Json::array();
       for (const auto& item : node) arr.push_back(yaml_to_json(item, depth + 1, budget, source));
@@ -84,7 +164,7 @@ Json yaml_to_json(const YAML::Node& node, std::size_t depth, YamlBudget& budget,
         if (!kv.first.IsScalar())
           throw InvalidInput(fmt::format("{}: line {}: mapping key is not a scalar", source,
                                          kv.first.Mark().line + 1));
-        obj[kv.first.Scalar()] = yaml_to_json(kv.second, depth + 1, budget, source);
+        obj[utf8_scalar(kv.first, source)] = yaml_to_json(kv.second, depth + 1, budget, source);
       }
       return obj;
     }
@@ -124,7 +204,15 @@ std::vector<Json> parse_documents(std::string_view text, std::string_view source
   }
   try {
     YamlBudget budget{std::max<std::size_t>(1'000'000, text.size() * 4), limits.max_depth};
-    std::vector<YAML::Node> nodes = YAML::LoadAll(std::string(text));
+    std::string copy(text);
+    {
+      std::istringstream in(copy);
+      YAML::Parser parser(in);
+      YamlProgressGuard guard(source);
+      while (parser.HandleNextDocument(guard)) {
+      }
+    }
+    std::vector<YAML::Node> nodes = YAML::LoadAll(copy);
     for (const auto& n : nodes) {
       if (n.IsNull()) continue;  // empty document between '---' separators
       docs.push_back(yaml_to_json(n, 0, budget, source));

@@ -148,6 +148,9 @@ bool try_parse_quantity(std::string_view text, Quantity* out, std::string* error
       }
     }
   }
+  // Whatever the spelling: "1e21" and "1000000000000000000000.000000001" alike
+  // (a value with nine or more decimals never went through the checks above).
+  if (nano > kMaxNano) return fail("too large");
   out->nano = negative ? -nano : nano;
   return true;
 }

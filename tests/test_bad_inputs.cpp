@@ -653,3 +653,68 @@ TEST_CASE("bad input: a failed update loses no state (signals, reconciler, profi
 
 // ---------------------------------------------------------------------------
 // Regressions found by the fuzz targets (fuzz/, docs/reliability.md)
+
+TEST_CASE("bad input: fuzz regression: a YAML stream the parser cannot advance on is an error") {
+  // yaml-cpp 0.7's LoadAll() looped forever on these, appending empty
+  // documents until memory ran out (fuzz_zone_map, fuzz_cnr, fuzz_signals,
+  // fuzz_carbon_profile found it within seconds).
+  for (const char* text : {",", ", by its labh node  Zd", "kind: Node\n---\n,\n", "]", "}"}) {
+    Caught c = caught([&] { parse_kube_objects(text, "stall.yaml"); });
+    CHECK_MESSAGE(c.thrown, text);
+    CHECK_MESSAGE(c.contains("stall.yaml: malformed YAML at line"), c.message);
+  }
+  CHECK(caught([] { ZoneMap::parse(",\nunknownZone: neutral\n", "z.yaml"); }).contains("z.yaml"));
+  CHECK(caught([] { load_carbon_aware_sdk_json(", x", "cas.yaml"); }).contains("cas.yaml"));
+  CHECK(caught([] { parse_carbon_profile(",", "cp.yaml"); }).contains("cp.yaml"));
+  // A well-formed stream with empty documents still parses.
+  CHECK(parse_kube_objects("---\n---\nkind: List\nitems: []\n---\n", "ok.yaml").nodes.empty());
+}
+
+TEST_CASE("bad input: fuzz regression: invalid UTF-8 in YAML is malformed input, as in JSON") {
+  // A YAML string that is not UTF-8 made the re-serialised plugin args throw
+  // nlohmann::json::type_error out of parse_scheduler_config
+  // (fuzz_scheduler_config).
+  Caught args = caught([] {
+    parse_scheduler_config(
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+        "profiles:\n- pluginConfig:\n  - name: NodeAffinity\n    args: {x: \"a\xff\"}\n",
+        "sched.yaml");
+  });
+  CHECK(args.contains("sched.yaml: malformed YAML at line 6"));
+  CHECK(args.contains("invalid UTF-8"));
+  // Keys too; and every invalid form: overlong, surrogate, above U+10FFFF, truncated.
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\x80"}) {
+    CHECK(caught([&] {
+            parse_kube_objects(
+                std::string("kind: Node\nmetadata: {name: n, labels: {") + bad + ": v}}\n",
+                "k.yaml");
+          }).contains("invalid UTF-8"));
+  }
+  // Valid multi-byte UTF-8 (the CSV header's subscript two, emoji) still parses.
+  KubeObjects ok = parse_kube_objects(
+      "kind: Node\nmetadata: {name: n, labels: {gCO\xe2\x82\x82: \"\xf0\x9f\x8c\xb1\"}}\n",
+      "u.yaml");
+  REQUIRE(ok.nodes.size() == 1);
+  CHECK(ok.nodes[0].labels[0].first == "gCO\xe2\x82\x82");
+}
+
+TEST_CASE(
+    "bad input: fuzz regression: a quantity above the limit is refused whatever its decimals") {
+  // With nine decimals no scaling step ran, so the "too large" check was
+  // skipped and 1.2e23 units parsed; format -> parse then failed (fuzz_quantity).
+  CHECK(caught([] { parse_quantity("123456567673456709901200.002567090"); }).contains("too large"));
+  CHECK(caught([] { parse_quantity("1000000000000000000000.000000001"); }).contains("too large"));
+  CHECK(caught([] { parse_quantity("-1000000000000000000000.000000001"); }).contains("too large"));
+  // The limit itself (1e21 units) parses in every spelling and round-trips.
+  for (const char* s : {"1000000000000000000000", "1000000000000000000000.000000000", "1e21",
+                        "1000000000000000000k", "1Z" /* not a suffix */}) {
+    Quantity q;
+    std::string error;
+    if (!try_parse_quantity(s, &q, &error)) {
+      CHECK(std::string(s) == "1Z");
+      continue;
+    }
+    CHECK(format_quantity(q) == "1000000000000000000000");
+    CHECK(parse_quantity(format_quantity(q)) == q);
+  }
+}
