@@ -124,6 +124,7 @@ ResourceAllocation CarbonAwareResourceAllocator::calculate_optimal_allocation(
   o.throttled_fraction = p.throttled_fraction;
   o.oom_kills = p.oom_kills;
   o.slo_latency_ratio = p.slo_latency_ratio;
+  o.cpu_forecast_ratio = ratio(p.forecast_peak_cpu_cores, ctx.adjusted.cpu_cores);
   o.intensity_g_per_kwh = p.intensity_g_per_kwh;
   o.forecast_g_per_kwh = p.forecast_g_per_kwh;
   o.threshold_g_per_kwh = carbon.threshold_g_per_kwh;

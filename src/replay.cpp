@@ -174,6 +174,7 @@ struct Container {
   Recommendation last_rec;
   bool has_rec = false;
   std::vector<double> mem_ring;  // working set per step, last day
+  std::vector<double> cpu_ring;  // CPU usage per step, last day
   std::size_t ring_pos = 0;
   IntervalStats iv;
   std::optional<AllocationDecision> last_decision;
@@ -225,6 +226,7 @@ RunTotals run_variant(const Variant& v, std::uint64_t seed, const std::vector<Wo
                                : fleet[i].tier == SlaTier::kStandard ? 0.8
                                                                      : 0.5;
     c.mem_ring.assign(ring_size, 0.0);
+    c.cpu_ring.assign(ring_size, -1.0);
     c.zone = zone_of[i];
   }
   std::vector<RlOptimizer> rl;
@@ -325,6 +327,16 @@ RunTotals run_variant(const Variant& v, std::uint64_t seed, const std::vector<Wo
               ob.throttled_fraction = c.iv.throttled / n;
               ob.oom_kills = c.iv.ooms;
               ob.slo_latency_ratio = c.iv.latency / n;
+              {
+                // One day ago, the next interval's steps: the ring slot
+                // about to be overwritten is exactly one day old.
+                double peak = -1.0;
+                for (std::int64_t j = 0; j < per_decision; ++j)
+                  peak = std::max(
+                      peak,
+                      c.cpu_ring[(c.ring_pos + static_cast<std::size_t>(j)) % c.cpu_ring.size()]);
+                ob.cpu_forecast_ratio = peak >= 0.0 ? peak / tc : kNaN;
+              }
               ob.intensity_g_per_kwh = intensity;
               ob.forecast_g_per_kwh = zones[c.zone].forecast[static_cast<std::size_t>(s)];
               ob.threshold_g_per_kwh = threshold;
@@ -362,6 +374,7 @@ RunTotals run_variant(const Variant& v, std::uint64_t seed, const std::vector<Wo
         c.ml_mem->add(ws);
       }
       c.mem_ring[c.ring_pos] = ws;
+      c.cpu_ring[c.ring_pos] = o.served_cpu_cores;
       c.ring_pos = (c.ring_pos + 1) % c.mem_ring.size();
       if (o.oom_killed) {
         c.rec->record_oom(t, c.alloc.memory_bytes);

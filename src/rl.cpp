@@ -1,5 +1,5 @@
 // The RL allocation optimizer: discounted LinUCB heads (Eigen, fixed-size
-// 12 x 12 per arm), the safety shield, epsilon-greedy propensities, the
+// 13 x 13 Cholesky factors per arm), the safety shield, epsilon-greedy propensities, the
 // decision log and the versioned save format. See include/carbonkube/rl.hpp.
 #include "carbonkube/rl.hpp"
 
@@ -87,6 +87,7 @@ RlFeatures rl_features(const RlObservation& o) noexcept {
   const double phase = 2.0 * std::numbers::pi * static_cast<double>(sec) / 86400.0;
   x[10] = std::sin(phase);
   x[11] = std::cos(phase);
+  x[12] = clip(finite_or(o.cpu_forecast_ratio, x[2]), 0.0, 3.0);
   return x;
 }
 
@@ -151,14 +152,14 @@ LinUcbBandit::LinUcbBandit(int actions, double ridge, double discount)
     throw InvalidInput(fmt::format("LinUCB: actions must be 1..32, got {}", actions));
   const auto n = static_cast<std::size_t>(actions);
   a_.assign(n * kD * kD, 0.0);
-  a_inv_.assign(n * kD * kD, 0.0);
+  chol_.assign(n * kD * kD, 0.0);
   b_.assign(n * kD, 0.0);
   theta_.assign(n * kD, 0.0);
   pulls_.assign(n, 0);
   for (int k = 0; k < actions; ++k) {
     Eigen::Map<Mat>(a_.data() + static_cast<std::size_t>(k) * kD * kD) = Mat::Identity() * ridge_;
-    Eigen::Map<Mat>(a_inv_.data() + static_cast<std::size_t>(k) * kD * kD) =
-        Mat::Identity() / ridge_;
+    Eigen::Map<Mat>(chol_.data() + static_cast<std::size_t>(k) * kD * kD) =
+        Mat::Identity() / std::sqrt(ridge_);
   }
 }
 
@@ -171,8 +172,10 @@ double LinUcbBandit::predict(int action, const RlFeatures& x) const noexcept {
 double LinUcbBandit::score(int action, const RlFeatures& x, double alpha) const noexcept {
   const auto k = static_cast<std::size_t>(action);
   Eigen::Map<const Vec> xv(x.data());
-  Eigen::Map<const Mat> ainv(a_inv_.data() + k * kD * kD);
-  const double var = xv.dot(ainv * xv);
+  // x' A^-1 x = |L^-1 x|^2 with A = L L': one dense mat-vec.
+  Eigen::Map<const Mat> linv(chol_.data() + k * kD * kD);
+  const Vec z = linv * xv;
+  const double var = z.squaredNorm();
   return Eigen::Map<const Vec>(theta_.data() + k * kD).dot(xv) +
          alpha * std::sqrt(std::max(var, 0.0));
 }
@@ -194,11 +197,11 @@ int LinUcbBandit::best(const RlFeatures& x, double alpha, std::uint32_t mask) co
 void LinUcbBandit::refresh(int action) noexcept {
   const auto k = static_cast<std::size_t>(action);
   Eigen::Map<const Mat> a(a_.data() + k * kD * kD);
-  Eigen::Map<Mat> ainv(a_inv_.data() + k * kD * kD);
-  // A is symmetric positive definite (ridge > 0): Cholesky, no allocation.
+  // A is symmetric positive definite (ridge > 0): Cholesky, no allocation;
+  // keep L^-1 (one triangular solve) rather than forming A^-1.
   const Eigen::LLT<Mat> llt(a);
-  ainv = llt.solve(Mat::Identity());
-  Eigen::Map<Vec>(theta_.data() + k * kD) = ainv * Eigen::Map<const Vec>(b_.data() + k * kD);
+  Eigen::Map<Mat>(chol_.data() + k * kD * kD) = llt.matrixL().solve(Mat::Identity());
+  Eigen::Map<Vec>(theta_.data() + k * kD) = llt.solve(Eigen::Map<const Vec>(b_.data() + k * kD));
 }
 
 void LinUcbBandit::update(int action, const RlFeatures& x, double reward) noexcept {

@@ -386,6 +386,28 @@ TEST_CASE("allocator: CarbonAwareResourceAllocator runs base -> carbon rule -> R
   CHECK(contains(error_of([&] { alloc.calculate_optimal_allocation(nameless); }), "name"));
 }
 
+TEST_CASE("allocator: a workload's own carbon budget replaces the allocator's thresholds") {
+  AllocatorConfig cfg;
+  cfg.use_rl = false;
+  CarbonAwareResourceAllocator alloc(cfg);  // threshold 300, green 100
+  WorkloadProfile p;
+  p.name = "web";
+  p.external_recommendation = base_rec();
+  p.intensity_g_per_kwh = 200.0;  // neutral for the allocator's thresholds
+  CHECK(alloc.calculate_optimal_allocation(p).carbon.band == CarbonBand::kNeutral);
+  CarbonAdjustmentConfig strict;
+  strict.threshold_g_per_kwh = 150.0;
+  strict.green_threshold_g_per_kwh = 50.0;
+  p.carbon_budget = strict;
+  const ResourceAllocation r = alloc.calculate_optimal_allocation(p);
+  CHECK(r.carbon.band == CarbonBand::kDirty);
+  CHECK(r.carbon.cpu_scale == doctest::Approx(0.8));
+  CarbonAdjustmentConfig bad = strict;
+  bad.green_threshold_g_per_kwh = 400.0;  // above the threshold
+  p.carbon_budget = bad;
+  CHECK(contains(error_of([&] { alloc.calculate_optimal_allocation(p); }), "carbon_budget"));
+}
+
 TEST_CASE("allocator: carbonkube evaluate-allocator prints the table and JSON") {
   const std::string es = source_path("data/carbon/electricitymaps/ES_2023_hourly.csv");
   std::ostringstream out, err;

@@ -94,6 +94,9 @@ TEST_CASE("rl: features are clipped and unknown values are neutral") {
   CHECK(x[9] == doctest::Approx(0.5));
   CHECK(x[10] == doctest::Approx(1.0));  // sin(pi/2)
   CHECK(x[11] == doctest::Approx(0.0).epsilon(1e-12));
+  CHECK(x[12] == 3.0);  // no seasonal forecast: the (clipped) tail ratio
+  o.cpu_forecast_ratio = 0.7;
+  CHECK(rl_features(o)[12] == doctest::Approx(0.7));
   for (double v : x) CHECK(std::isfinite(v));
   CHECK(rl_feature_names().size() == x.size());
 }

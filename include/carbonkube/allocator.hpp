@@ -71,6 +71,9 @@ struct WorkloadProfile {
   double throttled_fraction = 0.0;
   double oom_kills = 0.0;
   double slo_latency_ratio = 0.0;
+  /// Expected peak CPU over the coming interval (e.g. the same interval
+  /// yesterday: a seasonal-naive forecast); NaN: unknown.
+  double forecast_peak_cpu_cores = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct ResourceAllocation {

@@ -39,7 +39,7 @@
 
 CARBONKUBE_NAMESPACE_BEGIN
 
-inline constexpr int kRlFeatureCount = 12;
+inline constexpr int kRlFeatureCount = 13;
 using RlFeatures = std::array<double, kRlFeatureCount>;
 /// Feature names, in order (for logs and docs).
 const std::array<std::string_view, kRlFeatureCount>& rl_feature_names() noexcept;
@@ -56,6 +56,9 @@ struct RlObservation {
   double throttled_fraction = 0.0;  // 0..1; NaN -> 0
   double oom_kills = 0.0;           // count; NaN -> 0
   double slo_latency_ratio = 0.0;   // latency / SLO latency (1 = at the SLO); NaN -> 0
+  /// Seasonal-naive forecast: peak CPU usage over the coming interval one
+  /// day earlier / CPU target; NaN (no history) -> cpu_tail_ratio.
+  double cpu_forecast_ratio = std::numeric_limits<double>::quiet_NaN();
   double intensity_g_per_kwh = std::numeric_limits<double>::quiet_NaN();  // NaN: unknown
   double forecast_g_per_kwh = std::numeric_limits<double>::quiet_NaN();   // NaN: unknown
   /// Normaliser for the two intensities (the CarbonProfile threshold).
@@ -66,7 +69,8 @@ struct RlObservation {
 /// The features: bias, the four usage ratios and throttling clipped to
 /// [0, 3], min(OOM kills, 1), the SLO ratio and both intensities over the
 /// threshold clipped to [0, 3] (unknown intensity: 1, the threshold), and the
-/// sine and cosine of the time of day.
+/// sine and cosine of the time of day, and the seasonal-naive CPU forecast
+/// ratio clipped to [0, 3] (unknown: the CPU tail ratio).
 RlFeatures rl_features(const RlObservation& obs) noexcept;
 
 struct RewardWeights {
@@ -197,7 +201,7 @@ class LinUcbBandit {
   double ridge_;
   double discount_;
   std::vector<double> a_;      // actions x d x d
-  std::vector<double> a_inv_;  // actions x d x d
+  std::vector<double> chol_;   // actions x d x d: L^-1, L the Cholesky factor of A = L L'
   std::vector<double> b_;      // actions x d
   std::vector<double> theta_;  // actions x d
   std::vector<std::uint64_t> pulls_;
