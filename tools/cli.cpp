@@ -371,6 +371,7 @@ const Command kCommands[] = {
     {"score", kScoreUsage, score},
     {"forecast", kForecastUsage, forecast},
     {"plan", kPlanUsage, plan},
+    {"simulate", kSimulateUsage, simulate},
     {"evaluate-allocator", kEvaluateAllocatorUsage, evaluate_allocator},
 };
 

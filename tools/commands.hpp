@@ -33,5 +33,7 @@ int forecast(const std::vector<std::string>& args, std::ostream& out, std::ostre
 extern const char* const kForecastUsage;
 int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 extern const char* const kPlanUsage;
+int simulate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+extern const char* const kSimulateUsage;
 
 }  // namespace carbonkube::cli
