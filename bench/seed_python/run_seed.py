@@ -51,10 +51,11 @@ def cpu_median(fn, repeat: int) -> float:
 def carbonkube_totals(path: str, zones: str, csvs: list[str], at: str) -> tuple[np.ndarray, np.ndarray]:
     import carbonkube as ck
 
-    seed_cfg = ck.seed_profile_yaml() if hasattr(ck, "seed_profile_yaml") else None
-    if seed_cfg is None:
-        seed_cfg = (pathlib.Path(__file__).resolve().parents[2] / "examples/config/katalyst-carbon-scheduler.yaml").read_text()
+    # The seed profile as shipped (also what seed_profile_yaml() returns), every node scored.
+    seed_cfg = (pathlib.Path(__file__).resolve().parents[2] / "examples/config/katalyst-carbon-scheduler.yaml").read_text()
     key = "- schedulerName: katalyst-carbon-scheduler\n"
+    if key not in seed_cfg:
+        raise SystemExit("examples/config/katalyst-carbon-scheduler.yaml: no katalyst-carbon-scheduler profile")
     seed_cfg = seed_cfg.replace(key, key + "  percentageOfNodesToScore: 100\n", 1)
     signals = ck.Signals.from_files(*csvs)
     out = []
