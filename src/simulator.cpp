@@ -45,6 +45,18 @@ void civil_month(std::int64_t t, int& year, int& month) {
   month = static_cast<int>(m);
 }
 
+// SplitMix64's finaliser over (seed, job, node).
+std::uint64_t tie_key(std::uint64_t seed, std::size_t job, std::size_t node) {
+  std::uint64_t x = seed ^ (static_cast<std::uint64_t>(job) * 0x9E3779B97F4A7C15ull) ^
+                    (static_cast<std::uint64_t>(node) * 0xC2B2AE3D27D4EB4Full);
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return x;
+}
+
 }  // namespace
 
 std::vector<SimPolicy> standard_policies(ForecastModel model) {
@@ -255,12 +267,15 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
   std::vector<ZonePlan> zone_plans;
 
   // The LeastAllocated node among zones zs (all when empty) for [h0, h1):
-  // the most free capacity after placing; ties to the lowest index. -1 when
-  // nothing fits.
+  // the most free capacity after placing; ties broken at random under the
+  // seed, as kube-scheduler does, by a hash of (seed, job, node) so that a
+  // job sees the same order each time it asks. -1 when nothing fits.
+  std::size_t job_index = 0;
   auto best_node = [&](std::span<const std::uint32_t> zs, std::size_t h0, std::size_t h1,
                        double cpus) -> long {
     long best = -1;
     double best_score = -1;
+    std::uint64_t best_tie = 0;
     auto scan = [&](std::size_t a, std::size_t b) {
       for (std::size_t n = a; n < b; ++n) {
         const double* u = &used[n * C];
@@ -268,8 +283,10 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
         for (std::size_t h = h0; h < h1; ++h) peak = std::max(peak, u[h]);
         if (peak + cpus > cap[n] + kFitEpsilon) continue;
         const double score = (cap[n] - peak - cpus) / cap[n];
-        if (score > best_score) {
+        const std::uint64_t tie = tie_key(options_.seed, job_index, n);
+        if (score > best_score || (score == best_score && tie < best_tie)) {
           best_score = score;
+          best_tie = tie;
           best = static_cast<long>(n);
         }
       }
@@ -292,6 +309,7 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
   const std::int64_t max_wait = options_.max_wait_hours * kHour;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const Job& job = jobs_[i];
+    job_index = i;
     PlannedJob pj;
     pj.arrival = job.arrival;
     pj.duration_seconds = job.duration;

@@ -45,7 +45,8 @@ const char* const kSimulateUsage =
       slack (default 24 h). --slack-sweep (default 0,3,6,12,24,48; "none" to
       skip) reruns the shifting policies at each slack. --out DIR writes
       results.json, summary.csv, zones.csv, months.csv, sweep.csv,
-      intensity.csv and starts.csv. --seed seeds the synthetic trace.
+      intensity.csv and starts.csv. --seed (default 1) seeds the synthetic
+      trace and LeastAllocated's random tie-breaking.
 )";
 
 namespace {
@@ -165,6 +166,7 @@ int simulate(const std::vector<std::string>& args, std::ostream& out, std::ostre
       options.forecast_every_seconds = static_cast<std::int64_t>(h) * 3600;
     } else if (k == "--seed") {
       seed = static_cast<std::uint64_t>(parse_count(k, value()));
+      options.seed = seed;
     } else if (k == "--out") {
       out_dir = value();
     } else {
@@ -300,6 +302,7 @@ int simulate(const std::vector<std::string>& args, std::ostream& out, std::ostre
   j["nodesPerZone"] = nodes;
   j["vcpusPerNode"] = vcpus;
   j["pue"] = pue;
+  j["seed"] = seed;
   j["start"] = format_timestamp(sim.start());
   j["hours"] = sim.hours();
   j["firstForecast"] = format_timestamp(sim.first_issue());

@@ -97,7 +97,10 @@ struct SimOptions {
   /// Hours a job may wait for room beyond its planned start; past it, run()
   /// throws InvalidInput naming the job (the cluster is too small).
   std::int64_t max_wait_hours = 24 * 60;
-  bool record_jobs = false;  // fill PolicyResult::jobs (tests)
+  bool record_jobs = false;  // fill PolicyResult::jobs_out (tests)
+  /// LeastAllocated ties are broken at random under this seed (as
+  /// kube-scheduler does), the same way in every policy.
+  std::uint64_t seed = 1;
 };
 
 struct JobOutcome {
