@@ -3,7 +3,7 @@
 #include "carbonkube/forecast.hpp"
 
 #include <fmt/format.h>
-#include <eigen3/Eigen/Dense>
+#include <Eigen/Dense>
 
 #include <algorithm>
 #include <array>

@@ -9,8 +9,8 @@
 
 // Eigen is header-only; the build does not add its include directory, so it
 // is reached through the system include root.
-#include <eigen3/Eigen/Cholesky>
-#include <eigen3/Eigen/Core>
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
 
 #include <algorithm>
 #include <bit>

@@ -16,6 +16,13 @@ package is its Python face::
 from __future__ import annotations
 
 from . import _core
+from .allocator import (
+    CarbonAwareResourceAllocator,
+    CarbonBudget,
+    ResourceAllocation,
+    SLARequirements,
+    WorkloadProfile,
+)
 from .cluster import READING_STATUS, Cluster, Pod, PodList, Snapshot
 from .engine import NODE_STATES, BatchResult, Context, Engine, Reconciler, ScoreResult
 from .errors import (
@@ -36,6 +43,11 @@ _core._set_error_classes(_BY_STATUS)
 __version__: str = _core.version
 
 __all__ = [
+    "CarbonAwareResourceAllocator",
+    "CarbonBudget",
+    "ResourceAllocation",
+    "SLARequirements",
+    "WorkloadProfile",
     "BatchResult",
     "Cluster",
     "Context",

@@ -24,7 +24,9 @@
 #include <utility>
 #include <vector>
 
+#include "allocator_binding.hpp"
 #include "carbonkube.h"
+#include "carbonkube/error.hpp"
 
 namespace py = pybind11;
 
@@ -818,5 +820,24 @@ PYBIND11_MODULE(_core, m) {
       .def("reconcile", &Reconciler::reconcile);
 
   m.def("plan_job", &plan_job);
+
+  // C++ exceptions from the parts bound without the C ABI (allocator.cpp)
+  // become the same classes as the C ABI's statuses.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const carbonkube::Error& e) {
+      ck_status status = CK_ERROR_INVALID_INPUT;
+      if (e.kind() == carbonkube::ErrorKind::kLimitExceeded) status = CK_ERROR_LIMIT_EXCEEDED;
+      if (e.kind() == carbonkube::ErrorKind::kNotFound) status = CK_ERROR_NOT_FOUND;
+      auto index = static_cast<std::size_t>(status);
+      if (g_error_classes[index]) {
+        PyErr_SetString(g_error_classes[index].ptr(), e.what());
+        return;
+      }
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+  bind_allocator(m);
   m.attr("PROFILE_BY_SCHEDULER_NAME") = py::int_(static_cast<std::size_t>(SIZE_MAX));
 }
