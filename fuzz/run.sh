@@ -4,6 +4,8 @@
 #   fuzz/run.sh all SECONDS                              every target in turn, SECONDS each
 #   fuzz/run.sh TARGET 0 | all 0                         replay the committed corpus only
 #   fuzz/run.sh list                                     the targets
+#   fuzz/run.sh minimize TARGET|all                      shrink fuzz/corpus/TARGET to the
+#                                                        inputs that keep its edge coverage
 # Builds the targets first (fuzz/build.sh). New inputs go to
 # BUILD/corpus/TARGET; the committed corpus fuzz/corpus/TARGET is read, never
 # written (CARBONKUBE_FUZZ_MERGE=1 merges the inputs that add coverage back
@@ -19,9 +21,27 @@ build="${CARBONKUBE_FUZZ_BUILD:-$root/build-fuzzers}"
 
 targets() { (cd "$here/targets" && ls fuzz_*.cpp | sed 's/^fuzz_//; s/\.cpp$//'); }
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 if [ "$1" = list ]; then targets; exit 0; fi
+if [ "$1" = minimize ]; then
+  [ $# -ge 2 ] || usage
+  [ "$2" = all ] && set -- minimize $(targets) || set -- minimize "$2"
+  shift
+  for t in "$@"; do
+    dir="$here/corpus/$t" tmp="$build/minimized/$t"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    # Edges only (no hit counters): a much smaller set that keeps every
+    # branch the corpus reaches; seeds are always kept.
+    "$build/bin/fuzz_$t" -merge=1 -use_counters=0 -timeout=10 "$tmp" "$dir" \
+      >"$build/minimized/$t.log" 2>&1
+    cp "$dir"/seed-* "$tmp"/ 2>/dev/null || true
+    before=$(ls "$dir" | wc -l)
+    rm -rf "$dir" && mv "$tmp" "$dir"
+    echo "$t: $before -> $(ls "$dir" | wc -l) files, $(du -sk "$dir" | cut -f1) KiB"
+  done
+  exit 0
+fi
 [ $# -ge 2 ] || usage
 what="$1"; seconds="$2"; shift 2
 [ "${1:-}" = "--" ] && shift

@@ -239,8 +239,8 @@ void batch(Session& s, FuzzedDataProvider& in) {
                      s.engine, snap, ck_pod_list_pods(list), count, s.context, nullptr),
       "ck_score_batch");
   if (st == CK_OK)
-    for (const ck_pod_result& r : out)
-      ck_fuzz::check(r.selected >= -1 && r.selected < static_cast<std::int64_t>(n),
+    for (std::size_t i = 0; i < count; ++i)
+      ck_fuzz::check(out[i].selected >= -1 && out[i].selected < static_cast<std::int64_t>(n),
                      "batch selected range");
 }
 

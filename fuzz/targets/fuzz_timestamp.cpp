@@ -26,13 +26,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool ok2 = ck_fuzz::expect_ok_or_error(
       [&] { thrown = parse_timestamp(text, assume_utc, ck_fuzz::kSource); });
   ck_fuzz::check(ok == ok2, "try_parse_timestamp and parse_timestamp disagree");
+  // Year 0000 with a positive offset is a time before year 0, which
+  // format_timestamp writes as a negative year no parser reads back
+  // (docs/reliability.md); the round trip is checked from year 0 on.
+  constexpr std::int64_t kYear0 = -62167219200;  // 0000-01-01T00:00:00Z
   if (ok) {
     ck_fuzz::check(t == thrown, "the two timestamp forms give different times");
+  }
+  if (ok && t >= kYear0) {
     const std::string formatted = format_timestamp(t);
     std::int64_t again = 0;
     ck_fuzz::check(try_parse_timestamp(formatted, &again, &error), "format_timestamp unparseable");
     ck_fuzz::check(again == t, "format_timestamp -> parse_timestamp changed the time");
-  } else {
+  } else if (!ok) {
     ck_fuzz::check(!error.empty(), "try_parse_timestamp failed without a message");
   }
 
