@@ -963,7 +963,10 @@ CK_API ck_status ck_context_explain(size_t* out_len, char* buffer, size_t buffer
       nj["total"] = n.total;
       doc["nodes"].push_back(std::move(nj));
     }
-    copy_out_string(out_len, buffer, buffer_len, doc.dump());
+    // Names from plain arrays (ck_cluster_apply_node_arrays) may be any
+    // bytes: invalid UTF-8 is replaced (U+FFFD) rather than failing.
+    copy_out_string(out_len, buffer, buffer_len,
+                    doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   });
 }
 

@@ -975,6 +975,44 @@ static void test_forecast_and_planner(void) {
   ck_signals_free(signals);
 }
 
+/* A node name that is not UTF-8, from plain arrays: scoring and the JSON
+ * explanation still work (found by fuzz/targets/fuzz_capi.cpp). */
+static void test_non_utf8_names(void) {
+  ck_engine* engine;
+  ck_cluster* cluster;
+  ck_snapshot* snap;
+  ck_pod* pod;
+  ck_context* ctx;
+  ck_pod_result r;
+  size_t len = 0;
+  char buffer[4096];
+  const char* names[1] = {"bad\xff\xfename"};
+  const char* resources[3] = {"cpu", "memory", "pods"};
+  const int64_t cpu[1] = {4000}, mem[1] = {(int64_t)8 << 30}, pods[1] = {110};
+  const int64_t* alloc[3] = {cpu, mem, pods};
+  ck_node_arrays a = CK_NODE_ARRAYS_INIT;
+  a.count = 1;
+  a.names = names;
+  a.resource_count = 3;
+  a.resource_names = resources;
+  a.allocatable = alloc;
+  CHECK_OK(ck_engine_create(&engine, NULL));
+  CHECK_OK(ck_cluster_create(&cluster));
+  CHECK_OK(ck_cluster_apply_node_arrays(cluster, &a));
+  CHECK_OK(ck_snapshot_publish(&snap, cluster, engine, NULL));
+  CHECK_OK(ck_pod_create(&pod, snap, kWebPod, len_of(kWebPod)));
+  CHECK_OK(ck_context_create(&ctx, 1));
+  CHECK_OK(ck_score_pod(&r, NULL, 0, NULL, 0, engine, snap, pod, ctx, NULL));
+  CHECK(r.selected == 0);
+  CHECK_OK(ck_context_explain(&len, buffer, sizeof buffer, ctx));
+  CHECK(strstr(buffer, "\"bad\xef\xbf\xbd") != NULL); /* U+FFFD */
+  ck_context_free(ctx);
+  ck_pod_free(pod);
+  ck_snapshot_free(snap);
+  ck_cluster_free(cluster);
+  ck_engine_free(engine);
+}
+
 int main(void) {
   test_version_and_status();
   test_free_accepts_null();
@@ -986,5 +1024,6 @@ int main(void) {
   test_recompile_after_new_resource();
   test_reconciler();
   test_forecast_and_planner();
+  test_non_utf8_names();
   return ck_test_report("test_capi");
 }
