@@ -37,6 +37,7 @@ from .errors import (
 )
 from .planner import Plan, plan
 from .signals import Format, Kind, Signals
+from .simulator import POLICIES, load_trace, simulate
 
 _core._set_error_classes(_BY_STATUS)
 
@@ -71,5 +72,8 @@ __all__ = [
     "Signals",
     "Snapshot",
     "__version__",
+    "POLICIES",
+    "load_trace",
+    "simulate",
     "plan",
 ]

@@ -108,3 +108,16 @@ class Allocator:
 def apply_carbon_adjustments(
     base: dict[str, Any], zones: dict[str, Optional[float]], sla: dict[str, Any], budget: dict[str, float]
 ) -> dict[str, dict[str, Any]]: ...
+
+def simulate(
+    signals: Signals,
+    zones: list[tuple[str, int]],
+    arrival_hours: np.ndarray,
+    length_hours: np.ndarray,
+    cpus: np.ndarray,
+    policy_names: list[str],
+    slack_hours: float,
+    seed: int,
+    model_name: str,
+) -> list[dict[str, Any]]: ...
+def load_trace(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...

@@ -27,6 +27,9 @@
 #include "allocator_binding.hpp"
 #include "carbonkube.h"
 #include "carbonkube/error.hpp"
+#include "carbonkube/simulator.hpp"
+#include "carbonkube/workload_trace.hpp"
+#include "internal.hpp"
 
 namespace py = pybind11;
 
@@ -747,6 +750,100 @@ py::tuple plan_job(std::int64_t curve_start, std::int64_t step_seconds,
   return py::make_tuple(plan.start, plan.expected_g, plan.immediate_g, plan.immediate != 0, out);
 }
 
+// The trace-driven simulator on the signals' series (simulator.hpp): one
+// result dict per policy, in the order given. The GIL is released while it
+// runs (a year of the bundled trace takes seconds).
+py::list simulate(
+    Signals& signals, const std::vector<std::pair<std::string, std::size_t>>& zones,
+    const py::array_t<double, py::array::c_style | py::array::forcecast>& arrival_hours,
+    const py::array_t<double, py::array::c_style | py::array::forcecast>& length_hours,
+    const py::array_t<double, py::array::c_style | py::array::forcecast>& cpus,
+    const std::vector<std::string>& policy_names, double slack_hours, std::uint64_t seed,
+    const std::string& model_name) {
+  namespace ck = carbonkube;
+  if (arrival_hours.ndim() != 1 || length_hours.size() != arrival_hours.size() ||
+      cpus.size() != arrival_hours.size())
+    throw py::value_error(
+        "simulate: arrival_hours, length_hours and cpus must be 1-D arrays of "
+        "one length");
+  const std::optional<ck::ForecastModel> model = ck::parse_forecast_model(model_name);
+  if (!model) throw py::value_error("simulate: unknown forecast model \"" + model_name + "\"");
+  std::vector<ck::SimPolicy> policies;
+  for (const std::string& name : policy_names) {
+    std::optional<ck::SimPolicy> p = ck::parse_policy(name, *model);
+    if (!p) throw py::value_error("simulate: unknown policy \"" + name + "\"");
+    policies.push_back(*p);
+  }
+  std::vector<ck::TraceJob> trace(static_cast<std::size_t>(arrival_hours.size()));
+  for (std::size_t i = 0; i < trace.size(); ++i)
+    trace[i] = {arrival_hours.data()[i], length_hours.data()[i], cpus.data()[i]};
+  std::vector<ck::ClusterZone> cluster;
+  for (const auto& [zone, nodes] : zones) {
+    ck::ClusterZone z;
+    z.zone = zone;
+    z.nodes = nodes;
+    cluster.push_back(z);
+  }
+  ck::SimOptions options;
+  options.slack_hours = slack_hours;
+  options.seed = seed;
+  std::shared_ptr<const ck::CarbonSignals> series;
+  {
+    std::lock_guard lock(signals.mutex);
+    series = signals.handle->current;
+  }
+  std::vector<ck::PolicyResult> results;
+  {
+    py::gil_scoped_release release;
+    ck::Simulator sim(*series, std::move(cluster), std::move(trace), options);
+    for (const ck::SimPolicy& p : policies) results.push_back(sim.run(p));
+  }
+  py::list out;
+  for (const ck::PolicyResult& r : results) {
+    py::dict d;
+    d["policy"] = r.policy.name;
+    d["slack_hours"] = r.slack_hours;
+    d["jobs"] = r.jobs;
+    d["excluded"] = r.excluded;
+    d["kg"] = r.kg;
+    d["energy_kwh"] = r.energy_kwh;
+    d["idle_kg"] = r.idle_kg;
+    d["idle_kwh"] = r.idle_kwh;
+    d["deadline_misses"] = r.deadline_misses;
+    d["mean_wait_hours"] = r.mean_wait_hours;
+    d["p95_wait_hours"] = r.p95_wait_hours;
+    d["max_wait_hours"] = r.max_wait_hours;
+    d["utilisation"] = r.utilisation;
+    py::dict zones_out;
+    for (const ck::ZoneResult& z : r.zones) {
+      py::dict zd;
+      zd["jobs"] = z.jobs;
+      zd["kg"] = z.kg;
+      zd["energy_kwh"] = z.energy_kwh;
+      zd["utilisation"] = z.utilisation;
+      zones_out[py::str(z.zone)] = zd;
+    }
+    d["zones"] = zones_out;
+    py::list months;
+    for (const ck::MonthResult& mo : r.months)
+      months.append(py::make_tuple(mo.year, mo.month, mo.jobs, mo.kg, mo.energy_kwh));
+    d["months"] = months;
+    out.append(d);
+  }
+  return out;
+}
+
+py::tuple load_trace(const std::string& path) {
+  std::vector<carbonkube::TraceJob> jobs = carbonkube::load_workload_csv(path);
+  py::array_t<double> a(static_cast<py::ssize_t>(jobs.size())), l(a.size()), c(a.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    a.mutable_data()[i] = jobs[i].arrival_hours;
+    l.mutable_data()[i] = jobs[i].length_hours;
+    c.mutable_data()[i] = jobs[i].cpus;
+  }
+  return py::make_tuple(a, l, c);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -820,6 +917,8 @@ PYBIND11_MODULE(_core, m) {
       .def("reconcile", &Reconciler::reconcile);
 
   m.def("plan_job", &plan_job);
+  m.def("simulate", &simulate);
+  m.def("load_trace", &load_trace);
 
   // C++ exceptions from the parts bound without the C ABI (allocator.cpp)
   // become the same classes as the C ABI's statuses.
