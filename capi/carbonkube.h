@@ -584,13 +584,147 @@ typedef struct ck_plan {
  * interruptible, the runs) within [arrival, deadline) with the least
  * emissions; ties go to the earliest. out_runs receives the runs: runs_len
  * >= 1 suffices for a job that is not interruptible, and duration_seconds /
- * step_seconds + 2 always does. Errors: CK_ERROR_INVALID_INPUT for a
+ * step_seconds + 3 always does (runs may be partial in the arrival cell, the
+ * deadline cell and the last cell used), as does count + 1. Errors: CK_ERROR_INVALID_INPUT for a
  * malformed job or curve (non-finite or negative values) or a window outside
  * the curve; CK_ERROR_BUFFER_TOO_SMALL (nothing written; the message says
  * how many runs) when out_runs is too short. */
 CK_API ck_status ck_plan_job(ck_plan* out, ck_run* out_runs, size_t runs_len, int64_t curve_start,
                              int64_t step_seconds, const double* values, size_t count,
                              const ck_job* job);
+
+/* ------------------------------------------------------------------------
+ * Allocator: sizes a workload's containers (docs/allocator.md): a VPA-grade
+ * recommendation (built in, fed with ck_allocator_add_usage, or given from
+ * outside), the seed's carbon rule, then an online RL optimizer behind a
+ * safety shield that learns from what followed (ck_allocator_learn).
+ * Amounts: CPU in cores, memory in bytes. Unknown values (intensity, usage)
+ * are given as a negative number.
+ * Ownership: ck_allocator_create / ck_allocator_free.
+ * Thread safety: one thread at a time (one controller loop owns it). */
+
+typedef struct ck_allocator ck_allocator;
+
+typedef struct ck_resources {
+  double cpu_cores;
+  double memory_bytes;
+} ck_resources;
+
+/* Katalyst KVPA / VPA recommendation fields. */
+typedef struct ck_recommendation {
+  ck_resources target;
+  ck_resources lower_bound;
+  ck_resources upper_bound;
+  ck_resources uncapped_target;
+  double confidence_days;
+  int32_t has_data; /* 0: no usage seen yet (minimums, upper bound at the cap) */
+} ck_recommendation;
+
+typedef enum ck_sla_tier {
+  CK_SLA_CRITICAL = 0, /* never sized below the base target */
+  CK_SLA_STANDARD = 1,
+  CK_SLA_BEST_EFFORT = 2
+} ck_sla_tier;
+
+typedef enum ck_carbon_band {
+  CK_BAND_GREEN = 0,
+  CK_BAND_NEUTRAL = 1,
+  CK_BAND_DIRTY = 2,
+  CK_BAND_UNKNOWN = 3 /* no usable intensity: the carbon step is neutral */
+} ck_carbon_band;
+
+typedef struct ck_allocator_options {
+  size_t struct_size;               /* sizeof(ck_allocator_options) */
+  double threshold_g_per_kwh;       /* dirty above (CarbonProfile carbonBudget.threshold) */
+  double green_threshold_g_per_kwh; /* green below (carbonBudget.greenThreshold) */
+  int32_t use_rl;                   /* 0: stop after the carbon rule */
+  uint64_t seed;                    /* the RL's exploration */
+} ck_allocator_options;
+#define CK_ALLOCATOR_OPTIONS_INIT \
+  { sizeof(ck_allocator_options), 300.0, 100.0, 1, 1 }
+
+/* What the caller knows about one workload at decision time. */
+typedef struct ck_workload {
+  size_t struct_size;         /* sizeof(ck_workload) */
+  const char* namespace_name; /* C string, NULL: "default" */
+  const char* name;           /* C string, required */
+  const char* container;      /* C string, NULL: "main" */
+  int32_t sla_tier;           /* ck_sla_tier */
+  double resource_guarantee;  /* fraction of the base target always kept, 0..1 */
+  ck_resources min_resources; /* absolute floors */
+  double intensity_g_per_kwh; /* where it runs now; < 0: unknown */
+  double forecast_g_per_kwh;  /* expected over the next hours; < 0: unknown */
+  int64_t unix_seconds;
+  const ck_recommendation* external; /* NULL: the built-in recommender's */
+  double mean_cpu_cores;             /* usage over the last interval; < 0: unknown */
+  double peak_cpu_cores;
+  double mean_memory_bytes;
+  double peak_memory_bytes;
+  double throttled_fraction;
+  double oom_kills;
+  double slo_latency_ratio;
+} ck_workload;
+#define CK_WORKLOAD_INIT                                                                          \
+  {                                                                                               \
+    sizeof(ck_workload), NULL, NULL, NULL, CK_SLA_STANDARD, 0.8, {0.0, 0.0}, -1.0, -1.0, 0, NULL, \
+        -1.0, -1.0, -1.0, -1.0, 0.0, 0.0, 0.0                                                     \
+  }
+
+typedef struct ck_allocation {
+  ck_resources requests;  /* what to apply */
+  ck_recommendation base; /* the base recommendation */
+  int32_t carbon_band;    /* ck_carbon_band of the intensity */
+  int32_t priority_boost; /* the seed's: 1 in a green zone */
+  double cpu_scale;       /* the carbon rule's factors */
+  double memory_scale;
+  int32_t used_rl;
+  int32_t explored;      /* the RL explored (an epsilon draw) */
+  uint64_t decision_id;  /* for ck_allocator_learn; 0 when the RL was not used */
+  double cpu_multiplier; /* the RL's action on the carbon-adjusted target */
+  double memory_multiplier;
+  double cpu_propensity; /* probability the policy had of its actions */
+  double memory_propensity;
+} ck_allocation;
+
+typedef struct ck_allocation_outcome {
+  size_t struct_size;           /* sizeof(ck_allocation_outcome) */
+  double cpu_slack_fraction;    /* mean (allocation - usage) / allocation */
+  double memory_slack_fraction; /* same for memory */
+  double throttled_fraction;    /* 0..1 */
+  double oom_kills;
+  double slo_violation_fraction; /* 0..1 */
+} ck_allocation_outcome;
+#define CK_ALLOCATION_OUTCOME_INIT \
+  { sizeof(ck_allocation_outcome), 0.0, 0.0, 0.0, 0.0, 0.0 }
+
+CK_API ck_status ck_allocator_create(ck_allocator** out, const ck_allocator_options* options);
+CK_API void ck_allocator_free(ck_allocator* allocator);
+/* One usage sample of a container (VPA weighs CPU samples by the request).
+ * NaN, negative or out-of-order samples: CK_ERROR_INVALID_INPUT naming the
+ * workload. */
+CK_API ck_status ck_allocator_add_usage(ck_allocator* allocator, const char* namespace_name,
+                                        const char* name, const char* container,
+                                        int64_t unix_seconds, double cpu_cores,
+                                        double cpu_request_cores, double memory_bytes);
+/* An OOM kill; *out_counted (may be NULL) is 0 when VPA's rule ignores it. */
+CK_API ck_status ck_allocator_record_oom(int32_t* out_counted, ck_allocator* allocator,
+                                         const char* namespace_name, const char* name,
+                                         const char* container, int64_t unix_seconds,
+                                         double memory_request_bytes);
+/* Base recommendation -> carbon rule -> RL (when enabled and the base has data). */
+CK_API ck_status ck_allocator_allocate(ck_allocation* out, ck_allocator* allocator,
+                                       const ck_workload* workload);
+/* What followed the decision `decision_id` (each is learned once; the
+ * allocator keeps the latest 4,096 unlearned ones). out_rewards (may be
+ * NULL) receives the CPU and memory rewards. Unknown id: CK_ERROR_NOT_FOUND. */
+CK_API ck_status ck_allocator_learn(double* out_rewards, ck_allocator* allocator,
+                                    uint64_t decision_id, const ck_allocation_outcome* outcome);
+/* The RL state in its versioned text format (two-call protocol, as
+ * ck_context_explain), and its restoration (CK_ERROR_INVALID_INPUT on a
+ * malformed or other-version state; nothing changes then). */
+CK_API ck_status ck_allocator_save(size_t* out_len, char* buffer, size_t buffer_len,
+                                   const ck_allocator* allocator);
+CK_API ck_status ck_allocator_restore(ck_allocator* allocator, const char* text, size_t text_len);
 
 #ifdef __cplusplus
 }

@@ -203,19 +203,6 @@ std::optional<ck::IntensityKind> kind_arg(std::int32_t kind) {
   return static_cast<ck::IntensityKind>(kind);
 }
 
-void copy_out_string(std::size_t* out_len, char* buffer, std::size_t buffer_len,
-                     const std::string& s) {
-  require(out_len, "out_len");
-  if (buffer == nullptr && buffer_len != 0)
-    fail(CK_ERROR_INVALID_ARGUMENT, "buffer is NULL but buffer_len is not 0");
-  *out_len = s.size();
-  if (buffer_len < s.size() + 1)
-    fail(CK_ERROR_BUFFER_TOO_SMALL,
-         fmt::format("the buffer holds {} bytes; {} are needed (with the NUL)", buffer_len,
-                     s.size() + 1));
-  std::memcpy(buffer, s.c_str(), s.size() + 1);
-}
-
 const ck::Explanation& explanation_of(const ck_context* c) {
   if (!c->last_pod) fail(CK_ERROR_NOT_FOUND, "the context has scored no pod with ck_score_pod");
   if (!c->explanation) {

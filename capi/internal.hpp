@@ -150,4 +150,26 @@ inline void check_capacity(std::size_t have, std::size_t need, const char* what)
          fmt::format("{} holds {} values; {} are needed", what, have, need));
 }
 
+// The two-call string protocol: *out_len gets the length without the NUL;
+// a buffer too small (or NULL with length 0) gets nothing and
+// CK_ERROR_BUFFER_TOO_SMALL.
+inline void copy_out_string(std::size_t* out_len, char* buffer, std::size_t buffer_len,
+                            const std::string& s) {
+  require(out_len, "out_len");
+  if (buffer == nullptr && buffer_len != 0)
+    fail(CK_ERROR_INVALID_ARGUMENT, "buffer is NULL but buffer_len is not 0");
+  *out_len = s.size();
+  if (buffer_len < s.size() + 1)
+    fail(CK_ERROR_BUFFER_TOO_SMALL,
+         fmt::format("the buffer holds {} bytes; {} are needed (with the NUL)", buffer_len,
+                     s.size() + 1));
+  std::memcpy(buffer, s.c_str(), s.size() + 1);
+}
+
+// A required C string argument.
+inline std::string_view cstr_arg(const char* p, const char* what) {
+  require(p, what);
+  return std::string_view(p);
+}
+
 }  // namespace carbonkube::capi

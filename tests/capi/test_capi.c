@@ -966,6 +966,18 @@ static void test_forecast_and_planner(void) {
       const double bad[2] = {1.0, NAN};
       CHECK_FAILS(CK_ERROR_INVALID_INPUT, "", ck_plan_job(&plan, runs, 8, 0, 3600, bad, 2, &job));
     }
+    {
+      /* Runs partial in the arrival cell, the deadline cell and the last cell
+       * used: duration / step + 3 = 4 runs. */
+      const double c2[6] = {1, 100, 4, 3, 100, 2};
+      ck_job j2 = CK_JOB_INIT;
+      j2.arrival = 3599;
+      j2.duration_seconds = 5400;
+      j2.deadline = 18001;
+      j2.interruptible = 1;
+      CHECK_OK(ck_plan_job(&plan, runs, 5400 / 3600 + 3, 0, 3600, c2, 6, &j2));
+      CHECK(plan.run_count == 4 && runs[0].start >= 3599 && runs[3].end <= 18001);
+    }
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "job is NULL",
                 ck_plan_job(&plan, runs, 8, 0, 3600, curve, 12, NULL));
     job.struct_size = 4;
@@ -1013,6 +1025,112 @@ static void test_non_utf8_names(void) {
   ck_engine_free(engine);
 }
 
+/* The allocator: the seed's carbon rule on an external recommendation, the
+ * built-in recommender and the RL, learning, save/restore, errors. */
+static void test_allocator(void) {
+  ck_allocator* a;
+  ck_allocator_options o = CK_ALLOCATOR_OPTIONS_INIT;
+  ck_workload w = CK_WORKLOAD_INIT;
+  ck_allocation r;
+  ck_allocation_outcome outcome = CK_ALLOCATION_OUTCOME_INIT;
+  ck_recommendation ext;
+  double rewards[2];
+  size_t len = 0, len2 = 0;
+  char *saved, *again;
+  int32_t counted = -1;
+  int i;
+  const double gib = 1073741824.0;
+  const int64_t t0 = 1672531200;
+
+  memset(&ext, 0, sizeof ext);
+  ext.target.cpu_cores = 1.0;
+  ext.target.memory_bytes = 2 * gib;
+  ext.lower_bound.cpu_cores = 0.5;
+  ext.lower_bound.memory_bytes = 1 * gib;
+  ext.upper_bound.cpu_cores = 2.0;
+  ext.upper_bound.memory_bytes = 4 * gib;
+  ext.uncapped_target = ext.target;
+  ext.has_data = 1;
+
+  o.use_rl = 0;
+  CHECK_OK(ck_allocator_create(&a, &o));
+  w.namespace_name = "shop";
+  w.name = "web";
+  w.external = &ext;
+  w.intensity_g_per_kwh = 450; /* dirty: x0.8 CPU, x0.9 memory */
+  CHECK_OK(ck_allocator_allocate(&r, a, &w));
+  CHECK(r.carbon_band == CK_BAND_DIRTY && r.used_rl == 0 && r.decision_id == 0);
+  CHECK(fabs(r.requests.cpu_cores - 0.8) < 1e-12 && fabs(r.requests.memory_bytes - 1.8 * gib) < 1);
+  w.intensity_g_per_kwh = 50; /* green: x1.2 / x1.1 and the priority boost */
+  CHECK_OK(ck_allocator_allocate(&r, a, &w));
+  CHECK(r.carbon_band == CK_BAND_GREEN && r.priority_boost == 1);
+  CHECK(fabs(r.requests.cpu_cores - 1.2) < 1e-12);
+  w.intensity_g_per_kwh = -1; /* unknown: neutral */
+  CHECK_OK(ck_allocator_allocate(&r, a, &w));
+  CHECK(r.carbon_band == CK_BAND_UNKNOWN && r.requests.cpu_cores == 1.0);
+  w.sla_tier = CK_SLA_CRITICAL;
+  w.resource_guarantee = 1.0;
+  w.intensity_g_per_kwh = 450; /* critical: never below the target */
+  CHECK_OK(ck_allocator_allocate(&r, a, &w));
+  CHECK(r.requests.cpu_cores == 1.0 && r.requests.memory_bytes == 2 * gib);
+  w.sla_tier = 7;
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "sla_tier", ck_allocator_allocate(&r, a, &w));
+  w.sla_tier = CK_SLA_STANDARD;
+  w.name = NULL;
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "name", ck_allocator_allocate(&r, a, &w));
+  w.name = "web";
+  ext.target.cpu_cores = NAN;
+  CHECK_FAILS(CK_ERROR_INVALID_INPUT, "finite", ck_allocator_allocate(&r, a, &w));
+  ext.target.cpu_cores = 1.0;
+  ck_allocator_free(a);
+
+  o.threshold_g_per_kwh = 50; /* below the green threshold */
+  CHECK_FAILS(CK_ERROR_INVALID_INPUT, "threshold", ck_allocator_create(&a, &o));
+
+  /* The built-in recommender and the RL. */
+  o = (ck_allocator_options)CK_ALLOCATOR_OPTIONS_INIT;
+  o.seed = 7;
+  CHECK_OK(ck_allocator_create(&a, &o));
+  for (i = 0; i < 2 * 288; ++i)
+    CHECK_OK(ck_allocator_add_usage(a, "prod", "api", NULL, t0 + 300 * i, 0.5 + 0.3 * sin(i / 20.0),
+                                    1.0, 1 * gib));
+  CHECK_FAILS(CK_ERROR_INVALID_INPUT, "prod/api",
+              ck_allocator_add_usage(a, "prod", "api", NULL, t0, 1.0, 1.0, gib));
+  CHECK_OK(ck_allocator_record_oom(&counted, a, "prod", "api", NULL, t0 + 2 * 86400 - 60, gib));
+  CHECK(counted == 1);
+  w = (ck_workload)CK_WORKLOAD_INIT;
+  w.namespace_name = "prod";
+  w.name = "api";
+  w.unix_seconds = t0 + 2 * 86400;
+  w.mean_cpu_cores = 0.5;
+  w.peak_cpu_cores = 0.8;
+  CHECK_OK(ck_allocator_allocate(&r, a, &w));
+  CHECK(r.used_rl == 1 && r.decision_id != 0 && r.base.has_data == 1);
+  CHECK(r.requests.cpu_cores >= r.base.lower_bound.cpu_cores * (1 - 1e-9));
+  CHECK(r.requests.cpu_cores <= r.base.upper_bound.cpu_cores * (1 + 1e-9));
+  CHECK(r.cpu_propensity > 0 && r.cpu_propensity <= 1);
+  outcome.cpu_slack_fraction = 0.3;
+  CHECK_OK(ck_allocator_learn(rewards, a, r.decision_id, &outcome));
+  CHECK(isfinite(rewards[0]) && isfinite(rewards[1]));
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "no pending decision",
+              ck_allocator_learn(NULL, a, r.decision_id, &outcome));
+
+  CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "needed", ck_allocator_save(&len, NULL, 0, a));
+  saved = malloc(len + 1);
+  CHECK_OK(ck_allocator_save(&len, saved, len + 1, a));
+  CHECK_FAILS(CK_ERROR_INVALID_INPUT, "", ck_allocator_restore(a, "{not json", 9));
+  CHECK_OK(ck_allocator_restore(a, saved, len));
+  CHECK(ck_allocator_save(&len2, NULL, 0, a) == CK_ERROR_BUFFER_TOO_SMALL);
+  CHECK(len2 == len);
+  again = malloc(len2 + 1);
+  CHECK_OK(ck_allocator_save(&len2, again, len2 + 1, a));
+  CHECK(strcmp(saved, again) == 0); /* the failed restore changed nothing */
+  free(saved);
+  free(again);
+  ck_allocator_free(a);
+  ck_allocator_free(NULL);
+}
+
 int main(void) {
   test_version_and_status();
   test_free_accepts_null();
@@ -1025,5 +1143,6 @@ int main(void) {
   test_reconciler();
   test_forecast_and_planner();
   test_non_utf8_names();
+  test_allocator();
   return ck_test_report("test_capi");
 }

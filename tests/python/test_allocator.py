@@ -131,3 +131,13 @@ def test_signals_source(example_engine, example_signals):
     alloc = CarbonAwareResourceAllocator(lambda ns, n: KVPA, source, use_rl=False)
     a = alloc.calculate_optimal_allocation(WorkloadProfile("p", "w", zone="NO"))
     assert a.carbon["band"] == "green"
+
+
+def test_the_allocators_budget_applies_when_the_workload_has_none():
+    alloc = CarbonAwareResourceAllocator(
+        lambda ns, n: KVPA, lambda: {"ES": 250.0}, carbon_budget=CarbonBudget(threshold=200, green_threshold=50), use_rl=False
+    )
+    assert alloc.calculate_optimal_allocation(WorkloadProfile("p", "w")).carbon["band"] == "dirty"
+    # The workload's own budget still wins.
+    own = WorkloadProfile("p", "w", carbon_budget=CarbonBudget(threshold=300, green_threshold=100))
+    assert alloc.calculate_optimal_allocation(own).carbon["band"] == "neutral"

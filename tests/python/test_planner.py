@@ -60,3 +60,19 @@ def test_plan_rejects_bad_jobs():
         ck.plan([1.0, float("nan")], start=0, arrival=0, duration_seconds=3600, deadline=7200)
     with pytest.raises(ck.InvalidInputError):
         ck.plan([1.0, 2.0], start=0, arrival=0, duration_seconds=3600, deadline=5 * 3600)
+
+
+def test_interruptible_runs_partial_at_both_ends():
+    # Runs can be partial in the arrival cell, the deadline cell and the last
+    # cell used: four runs for a 1.5-hour job here.
+    p = ck.plan([1, 100, 4, 3, 100, 2], start=0, arrival=3599, duration_seconds=5400,
+                deadline=18001, interruptible=True)
+    assert len(p.runs) == 4
+    assert int((p.runs[:, 1] - p.runs[:, 0]).sum()) == 5400
+    assert (p.runs[:, 0] >= 3599).all() and (p.runs[:, 1] <= 18001).all()
+
+
+def test_forecast_hours_are_checked_before_anything_is_allocated():
+    sig = ck.Signals.from_files(*EXAMPLE_SIGNALS)
+    with pytest.raises(ValueError, match="1..168"):
+        sig.forecast("ES", "2023-07-15T00:00:00Z", 10**12)

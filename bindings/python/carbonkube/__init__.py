@@ -5,7 +5,7 @@ The compiled engine (C++, through its stable C ABI) does the work; this
 package is its Python face::
 
     import carbonkube as ck
-    engine = ck.Engine(zones="examples/config/zones.yaml")
+    engine = ck.Engine(zones=pathlib.Path("examples/config/zones.yaml"))
     signals = ck.Signals.from_files("data/carbon/electricitymaps/ES_2023_hourly.csv")
     cluster = ck.Cluster(pathlib.Path("examples/cluster/nodes.json"))
     snap = cluster.snapshot(engine, signals, at="2023-07-15T18:00:00Z")
@@ -22,6 +22,7 @@ from .allocator import (
     ResourceAllocation,
     SLARequirements,
     WorkloadProfile,
+    signals_carbon_source,
 )
 from .cluster import READING_STATUS, Cluster, Pod, PodList, Snapshot
 from .engine import NODE_STATES, BatchResult, Context, Engine, Reconciler, ScoreResult
@@ -76,4 +77,5 @@ __all__ = [
     "load_trace",
     "simulate",
     "plan",
+    "signals_carbon_source",
 ]

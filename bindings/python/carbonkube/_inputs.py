@@ -2,7 +2,8 @@
 
 Kubernetes objects and configuration may be given as a dict or list of dicts
 (as the ``kubernetes`` client's ``to_dict()`` or ``yaml.safe_load`` give
-them), as JSON or YAML text (str or bytes), or as a path to a file.
+them), as JSON or YAML text (str or bytes), or as a path to a file given as
+an ``os.PathLike`` (``pathlib.Path``): a plain ``str`` is always text.
 Times may be a ``datetime`` (naive ones are refused: carbon data is in UTC),
 unix seconds, or an RFC 3339 string.
 """

@@ -48,7 +48,6 @@ class CarbonBudget:
 
     threshold: float = 300.0
     green_threshold: float = 100.0
-    daily_limit_kg: Optional[float] = None
     dirty_cpu_scale: float = 0.8
     dirty_memory_scale: float = 0.9
     green_cpu_scale: float = 1.2
@@ -94,7 +93,8 @@ class WorkloadProfile:
 
     namespace: str
     name: str
-    carbon_budget: CarbonBudget = field(default_factory=CarbonBudget)
+    #: None: the allocator's own budget.
+    carbon_budget: Optional[CarbonBudget] = None
     sla_requirements: SLARequirements = field(default_factory=SLARequirements)
     container: str = "main"
     zone: Optional[str] = None
@@ -214,7 +214,7 @@ class CarbonAwareResourceAllocator:
             "name": w.name,
             "container": w.container,
             "sla": w.sla_requirements._as_dict(),
-            "carbon_budget": w.carbon_budget._as_dict(),
+            "carbon_budget": None if w.carbon_budget is None else w.carbon_budget._as_dict(),
             "intensity": intensity,
             "unix_seconds": unix_seconds(at),
             "recommendation": None if recommendation is None else dict(recommendation),

@@ -113,6 +113,10 @@ class Snapshot:
     def zone_reading(self, zone: Union[int, str]) -> dict:
         """The carbon reading of a zone (index or name) in this snapshot."""
         if isinstance(zone, str):
+            if zone not in self.engine.zones:
+                from .errors import NotFoundError
+
+                raise NotFoundError(f"no zone {zone!r} in the engine's zone map; zones: {self.engine.zones}")
             zone = self.engine.zones.index(zone)
         return _reading(self._core.zone_reading(zone))
 

@@ -213,14 +213,20 @@ class ScoreResult:
         """Plugin name → score for one node (plugins that scored it)."""
         if self.plugin_scores is None:
             raise ValueError("scored with scores=False")
-        i = self._snapshot.node_index(node) if isinstance(node, str) else node
+        i = self._node(node)
         return {p: int(s) for p, s in zip(self.plugins, self.plugin_scores[i]) if s >= 0}
+
+    def _node(self, node: Union[int, str]) -> int:
+        if isinstance(node, str):
+            return self._snapshot.node_index(node)
+        if not 0 <= node < len(self.nodes):
+            raise IndexError(f"node index {node} out of range ({len(self.nodes)} nodes)")
+        return int(node)
 
     def reasons(self, node: Union[int, str]) -> str:
         """Why a node was filtered out ("" if it was not). Valid until the
         context scores another pod."""
-        i = self._snapshot.node_index(node) if isinstance(node, str) else node
-        return self._context._core.node_reasons(int(i))
+        return self._context._core.node_reasons(self._node(node))
 
     def explain(self) -> dict:
         """The cycle as the CLI explains it (valid until the context scores

@@ -10,7 +10,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -113,8 +112,9 @@ py::dict adjusted_dict(const ck::CarbonAdjusted& a) {
 }
 
 struct Allocator {
+  // Every method holds the GIL throughout (none releases it), so the GIL
+  // serialises Python threads; a mutex here could deadlock with it.
   ck::CarbonAwareResourceAllocator impl;
-  std::mutex mutex;  // one controller loop; Python threads are serialised
   // The last allocations that used the RL, by id, for learn().
   std::map<std::uint64_t, ck::ResourceAllocation> pending;
   std::uint64_t next_id = 1;
@@ -123,12 +123,10 @@ struct Allocator {
 
   void add_usage(const std::string& ns, const std::string& name, const std::string& container,
                  std::int64_t t, double cpu, double cpu_request, double memory) {
-    std::lock_guard lock(mutex);
     impl.add_usage(ns, name, container, t, cpu, cpu_request, memory);
   }
   bool record_oom(const std::string& ns, const std::string& name, const std::string& container,
                   std::int64_t t, double memory_request) {
-    std::lock_guard lock(mutex);
     return impl.record_oom(ns, name, container, t, memory_request);
   }
 
@@ -154,7 +152,6 @@ struct Allocator {
     p.oom_kills = get(w, "oom_kills", 0.0);
     p.slo_latency_ratio = get(w, "slo_latency_ratio", 0.0);
 
-    std::lock_guard lock(mutex);
     ck::ResourceAllocation a = impl.calculate_optimal_allocation(p);
     py::dict d;
     d["requests"] = amounts_dict(a.requests);
@@ -182,7 +179,6 @@ struct Allocator {
   }
 
   py::tuple learn(std::uint64_t decision_id, const py::dict& outcome) {
-    std::lock_guard lock(mutex);
     auto it = pending.find(decision_id);
     if (it == pending.end())
       throw ck::Error(ck::ErrorKind::kNotFound,
@@ -199,12 +195,8 @@ struct Allocator {
     return py::make_tuple(rewards[0], rewards[1]);
   }
 
-  std::string save() {
-    std::lock_guard lock(mutex);
-    return impl.save_optimizer();
-  }
+  std::string save() { return impl.save_optimizer(); }
   void restore(const std::string& text, const std::string& source) {
-    std::lock_guard lock(mutex);
     impl.restore_optimizer(text, source);
   }
 };

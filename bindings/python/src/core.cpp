@@ -12,11 +12,13 @@
 // - Handles the C ABI allows on one thread at a time (cluster, signals,
 //   context, reconciler) carry a mutex, so Python threads that share one
 //   are serialised instead of racing.
+#include <pybind11/gil_safe_call_once.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -249,6 +251,8 @@ struct Signals {
   }
   py::array_t<double> forecast(const std::string& zone, std::int64_t issue_time, std::size_t hours,
                                int model) {
+    if (hours == 0 || hours > 168)
+      throw py::value_error("forecast: hours is " + std::to_string(hours) + "; it must be 1..168");
     py::array_t<double> out(static_cast<py::ssize_t>(hours));
     double* data = out.mutable_data();
     ck_status status;
@@ -263,8 +267,13 @@ struct Signals {
   }
   py::dict evaluate(const Engine& engine, const std::string& zone, std::int64_t at) {
     ck_zone_reading r{};
-    std::lock_guard lock(mutex);
-    check(ck_signals_evaluate(&r, handle.get(), engine.handle.get(), zone.data(), zone.size(), at));
+    ck_status status;
+    {
+      std::lock_guard lock(mutex);
+      status =
+          ck_signals_evaluate(&r, handle.get(), engine.handle.get(), zone.data(), zone.size(), at);
+    }
+    check(status);
     return reading_dict(r);
   }
 };
@@ -542,13 +551,15 @@ py::dtype make_pod_result_dtype() {
   return py::dtype::from_args(spec);
 }
 
+// Built under pybind11's GIL-safe once (a plain function-local static would
+// run Python code under the static-initialisation guard: a known deadlock).
 const py::dtype& node_result_dtype() {
-  static const py::dtype* dtype = new py::dtype(make_node_result_dtype());
-  return *dtype;
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::dtype> storage;
+  return storage.call_once_and_store_result([] { return make_node_result_dtype(); }).get_stored();
 }
 const py::dtype& pod_result_dtype() {
-  static const py::dtype* dtype = new py::dtype(make_pod_result_dtype());
-  return *dtype;
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::dtype> storage;
+  return storage.call_once_and_store_result([] { return make_pod_result_dtype(); }).get_stored();
 }
 
 struct Context {
@@ -628,6 +639,7 @@ struct Context {
       ptrs.push_back(p->pod);
     }
     py::array results(pod_result_dtype(), static_cast<py::ssize_t>(pods.size()));
+    std::memset(results.mutable_data(), 0, pods.size() * sizeof(ck_pod_result));
     py::array_t<std::int64_t> totals;
     if (with_totals)
       totals = py::array_t<std::int64_t>(
@@ -646,8 +658,9 @@ struct Context {
     }
     // A bad pod does not stop the others: its status is in its record. Only
     // errors that concern the whole call are raised.
-    if (status != CK_OK && status != CK_ERROR_INVALID_INPUT && status != CK_ERROR_MISMATCH)
-      raise_status(status);
+    bool per_pod = false;
+    for (std::size_t i = 0; i < pods.size(); ++i) per_pod = per_pod || out[i].status != CK_OK;
+    if (status != CK_OK && !per_pod) raise_status(status);
     return py::make_tuple(results, with_totals ? py::object(totals) : py::object(py::none()),
                           std::string(status == CK_OK ? "" : ck_last_error()));
   }
@@ -734,10 +747,8 @@ py::tuple plan_job(std::int64_t curve_start, std::int64_t step_seconds,
   job.deadline = deadline;
   job.interruptible = interruptible ? 1 : 0;
   job.power_kw = power_kw;
-  const std::size_t max_runs = static_cast<std::size_t>(
-      step_seconds > 0 && duration_seconds > 0 ? duration_seconds / step_seconds + 2 : 1);
-  std::vector<ck_run> runs(
-      std::min<std::size_t>(max_runs, static_cast<std::size_t>(values.size()) + 1));
+  // count + 1 runs always suffice (runs are disjoint and non-adjacent).
+  std::vector<ck_run> runs(static_cast<std::size_t>(values.size()) + 1);
   ck_plan plan{};
   check(ck_plan_job(&plan, runs.data(), runs.size(), curve_start, step_seconds, values.data(),
                     static_cast<std::size_t>(values.size()), &job));
