@@ -413,7 +413,8 @@ CK_API ck_status ck_signals_load(size_t* out_skipped, ck_signals* signals, ck_si
     const std::string src = source ? source : "signals";
     ck::SignalLoadOptions options;
     ck::SignalLoad load;
-    switch (format) {
+    const std::int32_t f = enum_arg(format);
+    switch (f) {
       case CK_SIGNALS_ELECTRICITYMAPS_CSV: {
         const std::optional<ck::IntensityKind> k = kind_arg(kind);
         ck::IntensityScope scope = ck::IntensityScope::kLifecycle;
@@ -444,8 +445,7 @@ CK_API ck_status ck_signals_load(size_t* out_skipped, ck_signals* signals, ck_si
         load = ck::load_carbon_aware_sdk_json(body, src, options);
         break;
       default:
-        fail(CK_ERROR_INVALID_ARGUMENT,
-             fmt::format("format {} is not a ck_signal_format", static_cast<int>(format)));
+        fail(CK_ERROR_INVALID_ARGUMENT, fmt::format("format {} is not a ck_signal_format", f));
     }
     auto next = std::make_shared<ck::CarbonSignals>(*signals->current);
     next->add(std::move(load.series));
@@ -461,7 +461,7 @@ CK_API ck_status ck_signals_add_points(ck_signals* signals, const char* zone, si
     require(signals, "signals");
     const std::string_view z = text_arg(zone, zone_len, "zone");
     if (z.empty()) fail(CK_ERROR_INVALID_ARGUMENT, "zone is empty");
-    const std::optional<ck::IntensityKind> k = kind_arg(static_cast<std::int32_t>(kind));
+    const std::optional<ck::IntensityKind> k = kind_arg(enum_arg(kind));
     if (!k) fail(CK_ERROR_INVALID_ARGUMENT, "kind -1 is not allowed here");
     if (count > 0) require(points, "points");
     ck::ZoneSeries series;

@@ -21,10 +21,9 @@ CK_API ck_status ck_signals_forecast(double* out, size_t out_len, const ck_signa
     const std::string_view z = text_arg(zone, zone_len, "zone");
     if (out_len == 0 || out_len > 168)
       fail(CK_ERROR_INVALID_ARGUMENT, fmt::format("out_len is {}; it must be 1..168", out_len));
-    if (model != CK_FORECAST_SEASONAL_NAIVE && model != CK_FORECAST_RIDGE &&
-        model != CK_FORECAST_PERFECT)
-      fail(CK_ERROR_INVALID_ARGUMENT,
-           fmt::format("model {} is not a ck_forecast_model", static_cast<int>(model)));
+    const std::int32_t m = enum_arg(model);
+    if (m != CK_FORECAST_SEASONAL_NAIVE && m != CK_FORECAST_RIDGE && m != CK_FORECAST_PERFECT)
+      fail(CK_ERROR_INVALID_ARGUMENT, fmt::format("model {} is not a ck_forecast_model", m));
     if (issue_time % 3600 != 0)
       fail(CK_ERROR_INVALID_INPUT,
            fmt::format("issue_time {} is not a UTC hour boundary", issue_time));
@@ -38,7 +37,7 @@ CK_API ck_status ck_signals_forecast(double* out, size_t out_len, const ck_signa
            fmt::format("zone \"{}\": the history ends at {}, before issue_time {}", z, grid.end(),
                        issue_time));
     std::vector<double> values(out_len);
-    switch (model) {
+    switch (m) {
       case CK_FORECAST_SEASONAL_NAIVE:
         ck::seasonal_naive(grid, issue_time, values);
         break;

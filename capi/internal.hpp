@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -164,6 +165,17 @@ inline void copy_out_string(std::size_t* out_len, char* buffer, std::size_t buff
          fmt::format("the buffer holds {} bytes; {} are needed (with the NUL)", buffer_len,
                      s.size() + 1));
   std::memcpy(buffer, s.c_str(), s.size() + 1);
+}
+
+// The integer a C caller passed for an enum parameter. A C caller may pass
+// any int; reading it through the C++ enum type would be undefined for
+// values outside the enum's range (UBSan flags it), so the bytes are copied.
+template <typename Enum>
+std::int32_t enum_arg(const Enum& value) {
+  static_assert(sizeof(Enum) == sizeof(std::int32_t), "C enums are int-sized here");
+  std::int32_t v = 0;
+  std::memcpy(&v, &value, sizeof v);
+  return v;
 }
 
 // A required C string argument.
