@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libfmt-dev libyaml-cpp-dev
           nlohmann-json3-dev libbenchmark-dev doctest-dev clang-format
+          libcurl4-openssl-dev libcpp-httplib-dev libssl-dev openssl ccache
           abigail-tools python3-venv python3-dev)
 
 missing=()
