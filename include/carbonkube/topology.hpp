@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "carbonkube/energy.hpp"  // kPueKey, shared with the energy model
 #include "carbonkube/kube.hpp"
 #include "carbonkube/qos.hpp"
 #include "carbonkube/snapshot.hpp"
@@ -44,11 +45,10 @@ inline constexpr std::string_view kQosLevelAnnotation = kKatalystQosLevelKey;
 inline constexpr std::string_view kMemoryEnhancementAnnotation = kKatalystMemoryEnhancementKey;
 inline constexpr std::string_view kNumaNumberAnnotation = kKatalystNumaNumberKey;
 
-/// carbonkube's own keys for a node's power zone and PUE: a CNR
-/// spec.nodeResourceProperties entry (propertyValues[0] / propertyQuantity),
-/// else a node label of the same name.
+/// carbonkube's own keys for a node's power zone and PUE (kPueKey,
+/// energy.hpp): a CNR spec.nodeResourceProperties entry (propertyValues[0] /
+/// propertyQuantity), else a node label of the same name.
 inline constexpr std::string_view kPowerZoneKey = "carbon-kube.io/power-zone";
-inline constexpr std::string_view kPueKey = "carbon-kube.io/pue";
 /// Accepted PUE range: 1.0 is the physical lower bound; above 10 is a typo.
 inline constexpr double kMinPue = 1.0;
 inline constexpr double kMaxPue = 10.0;

@@ -2,6 +2,15 @@
 // the seed's carbon plugins, with the formulas of docs/carbon-scoring.md.
 // Per-zone values are computed once per cycle (zones are few), then each
 // node reads its zone's value through ClusterConditions::node_zone.
+//
+// The budget hook (ClusterConditions::pod_budget, once per pod and cycle):
+// a pod whose namespace is near or over its daily carbon budget scores the
+// zones above the budget's greenThreshold at 0 in CarbonAwareScore and is
+// steered by KatalystQoSScore with the guaranteed class's full weight, so
+// the greener nodes come first while the dirtier stay feasible (a
+// preference, as kube-scheduler scores are). Over budget, deferrable work
+// whose deadline allows it fails CarbonAwareFilter on every node with the
+// reason: it waits for the budget to reset (docs/carbon-accounting.md).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -49,21 +58,31 @@ class CarbonAwareFilter final : public Plugin {
  public:
   std::string_view name() const override { return "CarbonAwareFilter"; }
   bool has_filter() const override { return true; }
+  enum : std::uint32_t { kAboveLimit = 1, kDeferredForBudget = 2 };
 
   void filter(const CycleInputs& in, std::span<const NodeIndex> nodes,
               std::span<std::uint32_t> reasons) const override {
     std::fill(reasons.begin(), reasons.end(), 0u);
     if (!in.conditions) return;
+    if (in.conditions->pod_budget(*in.pod.pod).action == BudgetAction::kDefer) {
+      std::fill(reasons.begin(), reasons.end(), kDeferredForBudget);
+      return;
+    }
     const PodCarbonQos qos = pod_carbon_qos(*in.pod.pod, profiles_of(in));
     if (qos.tolerate_high_carbon || !std::isfinite(qos.max_intensity)) return;
     for (std::size_t k = 0; k < nodes.size(); ++k) {
       double g = 0;
       // Without usable data a node is not filtered: carbon-neutral, never a guess.
-      if (in.conditions->node_intensity(nodes[k], &g) && g > qos.max_intensity) reasons[k] = 1;
+      if (in.conditions->node_intensity(nodes[k], &g) && g > qos.max_intensity)
+        reasons[k] = kAboveLimit;
     }
   }
-  void explain_filter(const CycleInputs& in, NodeIndex node, std::uint32_t,
+  void explain_filter(const CycleInputs& in, NodeIndex node, std::uint32_t mask,
                       std::vector<std::string>& out) const override {
+    if (mask & kDeferredForBudget) {
+      out.push_back(in.conditions->pod_budget_advice(*in.pod.pod).reason);
+      return;
+    }
     const PodCarbonQos qos = pod_carbon_qos(*in.pod.pod, profiles_of(in));
     double g = 0;
     in.conditions->node_intensity(node, &g);
@@ -112,6 +131,8 @@ class CarbonAwareScore final : public Plugin {
     const ClusterConditions& c = *in.conditions;
     const std::size_t zone_count = c.intensities.usable.size();
     ZoneTable zone_score(zone_count);
+    // Near or over budget: zones above the budget's ceiling score lowest.
+    const double ceiling = c.pod_budget(*in.pod.pod).max_intensity_g_per_kwh;
     std::int64_t window = 0;
     if (use_forecast && c.zones && c.signals) {
       std::string_view runtime = annotation(*in.pod.pod, kExpectedRuntimeAnnotation);
@@ -133,7 +154,7 @@ class CarbonAwareScore final : public Plugin {
         usable = r.usable;
         g = r.g_per_kwh;
       }
-      zone_score[z] = usable ? score_of(g) : kNeutralScore;
+      zone_score[z] = !usable ? kNeutralScore : g > ceiling ? 0 : score_of(g);
     }
     for (std::size_t k = 0; k < nodes.size(); ++k) {
       const NodeIndex i = nodes[k];
@@ -219,9 +240,12 @@ class KatalystQoSScore final : public Plugin {
     const PodCarbonQos qos = pod_carbon_qos(*in.pod.pod, profiles);
     const int n = profiles.size();
     // A pod with no carbon QoS that tolerates anything (system_cores) is not steered.
-    const std::int64_t w = qos.profile_index < 0 && qos.tolerate_high_carbon
-                               ? 0
-                               : weights[qos_class(qos.profile_index, n)];
+    std::int64_t w = qos.profile_index < 0 && qos.tolerate_high_carbon
+                         ? 0
+                         : weights[qos_class(qos.profile_index, n)];
+    // A namespace near or over its carbon budget is steered as the
+    // guaranteed class is (fully, at weight 100), whatever its own class.
+    if (in.conditions->pod_budget(*in.pod.pod).action != BudgetAction::kNone) w = kMaxNodeScore;
     for (std::size_t k = 0; k < nodes.size(); ++k) {
       const int p = in.conditions->node_profile(nodes[k]);
       const std::int64_t greenness = p < 0 || n < 2 ? kNeutralScore : 100 - (100 * p) / (n - 1);
