@@ -18,6 +18,11 @@ constexpr std::int64_t kMinFeasibleNodesPercentageToFind = 5;
 // Filters run over blocks of this many nodes, so that a cycle stops soon
 // after enough feasible nodes are found without a virtual call per node.
 constexpr std::size_t kFilterBlock = 512;
+// Fused resource terms score blocks of this many feasible nodes (their
+// columns, scores and totals stay in L1/L2 across the terms).
+constexpr std::size_t kScoreBlock = 512;
+// At most this many score plugins of a profile run fused; more run unfused.
+constexpr std::size_t kMaxFusedTerms = 8;
 }  // namespace
 
 std::uint32_t num_feasible_nodes_to_find(std::int32_t percentage, std::uint32_t num_all_nodes) {
@@ -137,14 +142,35 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
   const std::span<const NodeIndex> feasible{ctx.feasible_.data(), found};
   std::int64_t* totals = ctx.totals_.data();
   std::fill(totals, totals + found, 0);
+  // Score plugins that describe themselves as resource terms run fused: per
+  // block of feasible nodes, every term in turn, each one pass that writes
+  // its scores and adds its weighted score to the totals while the block is
+  // in cache. The others score all feasible nodes, then normalise.
+  detail::kernels::ResourceTerm terms[kMaxFusedTerms];
+  std::size_t term_plugin[kMaxFusedTerms];
+  std::size_t fused = 0;
   for (std::size_t p = 0; p < scores.size(); ++p) {
     const Plugin& plugin = *scores[p].plugin;
     ctx.scored_[p] = plugin.scores_pod(in) ? 1 : 0;
     if (!ctx.scored_[p]) continue;
+    if (fused < kMaxFusedTerms && plugin.resource_term(in, terms[fused])) {
+      term_plugin[fused++] = p;
+      continue;
+    }
     std::span<std::int64_t> s{ctx.scores_.data() + p * ctx.stride_, found};
     plugin.score(in, feasible, s);
     plugin.normalize(in, s);
     detail::kernels::weighted_add(s.data(), scores[p].weight, found, totals);
+  }
+  for (std::size_t base = 0; base < found && fused > 0; base += kScoreBlock) {
+    const std::size_t m = std::min(kScoreBlock, found - base);
+    const NodeIndex* nodes = feasible.data() + base;
+    const bool run = nodes[m - 1] >= nodes[0] && nodes[m - 1] - nodes[0] == m - 1;
+    for (std::size_t t = 0; t < fused; ++t) {
+      const std::size_t p = term_plugin[t];
+      detail::kernels::score_term(terms[t], nodes, m, run, scores[p].weight,
+                                  ctx.scores_.data() + p * ctx.stride_ + base, totals + base);
+    }
   }
 
   // selectHost: the highest total; ties broken by reservoir sampling, so each

@@ -205,6 +205,8 @@ struct ClusterState::Impl {
     std::uint8_t f = 0;
     if (node.unschedulable) f |= kNodeUnschedulable;
     if (node.ready.has_value() && !*node.ready) f |= kNodeNotReady;
+    for (const auto& t : node.taints)
+      f |= t.effect == TaintEffect::kPreferNoSchedule ? kNodePreferTaints : kNodeHardTaints;
     mut(flags)[i] = f;
     auto& pool = mut(strings);
     std::vector<LabelRef> labels;

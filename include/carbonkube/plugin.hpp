@@ -21,6 +21,9 @@ CARBONKUBE_NAMESPACE_BEGIN
 inline constexpr std::int64_t kMaxNodeScore = 100;
 
 struct ClusterConditions;
+namespace detail::kernels {
+struct ResourceTerm;  // src/plugins/resource_kernels.hpp
+}
 
 /// What one scheduling cycle reads. `conditions` is null for a
 /// carbon-neutral cycle (no signals, no topology).
@@ -52,6 +55,14 @@ class Plugin {
                      std::span<std::int64_t> scores) const;
   /// NormalizeScore over the feasible nodes' scores, in place. Default: none.
   virtual void normalize(const CycleInputs& in, std::span<std::int64_t> scores) const;
+
+  /// The fused form of score() (internal to the engine's own plugins): when
+  /// this cycle's score is a pure function of the node's resource columns
+  /// with no normalisation, describe it as data in `term` and return true;
+  /// the scheduler then runs every such term of the profile in one pass per
+  /// block of nodes instead of calling score(). Must give exactly the scores
+  /// score() gives. Default: false (score() is called).
+  virtual bool resource_term(const CycleInputs& in, detail::kernels::ResourceTerm& term) const;
 };
 
 using PluginPtr = std::unique_ptr<const Plugin>;

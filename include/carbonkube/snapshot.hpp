@@ -31,6 +31,11 @@ inline constexpr StringId kNoString = 0xFFFFFFFFu;
 /// Node flag bits (ClusterSnapshot::flags()).
 inline constexpr std::uint8_t kNodeUnschedulable = 1u << 0;
 inline constexpr std::uint8_t kNodeNotReady = 1u << 1;
+/// The node has a NoSchedule or NoExecute taint: TaintToleration's filter
+/// reads the taints only of nodes with this bit.
+inline constexpr std::uint8_t kNodeHardTaints = 1u << 2;
+/// The node has a PreferNoSchedule taint (read only by TaintToleration's score).
+inline constexpr std::uint8_t kNodePreferTaints = 1u << 3;
 
 /// Interned label and taint strings. Append-only, so ids stay valid in every
 /// later snapshot.

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 
 #include "registry.hpp"
 
@@ -22,31 +24,57 @@ struct CompiledToleration {
 
 // Tolerations whose key or value no node uses still matter: an empty key with
 // Exists tolerates everything; an unknown key tolerates nothing.
-std::vector<CompiledToleration> compile_tolerations(const Pod& pod, const StringPool& pool) {
-  std::vector<CompiledToleration> out;
-  for (const auto& t : pod.tolerations) {
-    CompiledToleration c{};
-    c.any_key = t.key.empty();
-    c.key = c.any_key ? kNoString : pool.find(t.key);
-    c.op_exists = t.op_exists;
-    c.value = pool.find(t.value);
-    c.any_effect = !t.effect.has_value();
-    c.effect = t.effect.value_or(TaintEffect::kNoSchedule);
-    if (!c.any_key && c.key == kNoString) continue;  // tolerates no taint in this snapshot
-    if (!c.op_exists && c.value == kNoString) continue;
-    out.push_back(c);
-  }
-  return out;
+std::optional<CompiledToleration> compile_toleration(const Toleration& t, const StringPool& pool) {
+  CompiledToleration c{};
+  c.any_key = t.key.empty();
+  c.key = c.any_key ? kNoString : pool.find(t.key);
+  c.op_exists = t.op_exists;
+  c.value = pool.find(t.value);
+  c.any_effect = !t.effect.has_value();
+  c.effect = t.effect.value_or(TaintEffect::kNoSchedule);
+  if (!c.any_key && c.key == kNoString) return std::nullopt;  // tolerates no taint here
+  if (!c.op_exists && c.value == kNoString) return std::nullopt;
+  return c;
 }
 
-bool tolerates(const std::vector<CompiledToleration>& tols, const TaintRef& taint) {
-  for (const auto& t : tols) {
-    if (!t.any_effect && t.effect != taint.effect) continue;
-    if (!t.any_key && t.key != taint.key) continue;
-    if (t.op_exists || t.value == taint.value) return true;
+// A pod's tolerations compiled once per call, on the stack for the usual few
+// (so the filter and score allocate nothing), on the heap beyond that.
+class CompiledTolerations {
+ public:
+  // `keep` selects which tolerations count (e.g. only PreferNoSchedule ones).
+  template <class Keep>
+  CompiledTolerations(const Pod& pod, const StringPool& pool, Keep keep) {
+    for (const auto& t : pod.tolerations) {
+      auto c = compile_toleration(t, pool);
+      if (!c || !keep(*c)) continue;
+      if (count_ < inline_.size()) {
+        inline_[count_++] = *c;
+      } else {
+        overflow_.push_back(*c);
+      }
+    }
   }
-  return false;
-}
+  CompiledTolerations(const Pod& pod, const StringPool& pool)
+      : CompiledTolerations(pod, pool, [](const CompiledToleration&) { return true; }) {}
+
+  bool tolerates(const TaintRef& taint) const {
+    auto match = [&](const CompiledToleration& t) {
+      if (!t.any_effect && t.effect != taint.effect) return false;
+      if (!t.any_key && t.key != taint.key) return false;
+      return t.op_exists || t.value == taint.value;
+    };
+    for (std::size_t i = 0; i < count_; ++i)
+      if (match(inline_[i])) return true;
+    for (const auto& t : overflow_)
+      if (match(t)) return true;
+    return false;
+  }
+
+ private:
+  std::array<CompiledToleration, 16> inline_{};
+  std::size_t count_ = 0;
+  std::vector<CompiledToleration> overflow_;
+};
 
 class NodeUnschedulable final : public Plugin {
  public:
@@ -78,14 +106,26 @@ class TaintToleration final : public Plugin {
   bool has_filter() const override { return true; }
   bool has_score() const override { return true; }
 
+  // Nodes without NoSchedule / NoExecute taints (the snapshot's flag) pass
+  // without reading their taints; the pod's tolerations are compiled only
+  // when a block has a tainted node.
   void filter(const CycleInputs& in, std::span<const NodeIndex> nodes,
               std::span<std::uint32_t> reasons) const override {
-    auto tols = compile_tolerations(*in.pod.pod, in.snapshot.strings());
+    const std::uint8_t* flags = in.snapshot.flags().data();
+    bool any_tainted = false;
     for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const bool tainted = (flags[nodes[k]] & kNodeHardTaints) != 0;
+      reasons[k] = tainted ? 1u : 0u;
+      any_tainted |= tainted;
+    }
+    if (!any_tainted) return;
+    const CompiledTolerations tols(*in.pod.pod, in.snapshot.strings());
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      if (reasons[k] == 0) continue;
       std::uint32_t r = 0;
       for (const TaintRef& t : in.snapshot.taints(nodes[k])) {
         if (t.effect == TaintEffect::kPreferNoSchedule) continue;
-        if (!tolerates(tols, t)) {
+        if (!tols.tolerates(t)) {
           r = 1;
           break;
         }
@@ -95,9 +135,9 @@ class TaintToleration final : public Plugin {
   }
   void explain_filter(const CycleInputs& in, NodeIndex node, std::uint32_t,
                       std::vector<std::string>& out) const override {
-    auto tols = compile_tolerations(*in.pod.pod, in.snapshot.strings());
+    const CompiledTolerations tols(*in.pod.pod, in.snapshot.strings());
     for (const TaintRef& t : in.snapshot.taints(node)) {
-      if (t.effect == TaintEffect::kPreferNoSchedule || tolerates(tols, t)) continue;
+      if (t.effect == TaintEffect::kPreferNoSchedule || tols.tolerates(t)) continue;
       out.push_back(fmt::format("node(s) had untolerated taint {{{}: {}}}",
                                 in.snapshot.strings().str(t.key),
                                 in.snapshot.strings().str(t.value)));
@@ -107,16 +147,26 @@ class TaintToleration final : public Plugin {
 
   // Score: the number of PreferNoSchedule taints the pod does not tolerate
   // (tolerations with effect PreferNoSchedule or none), normalised reversed.
+  // Nodes without such taints (the snapshot's flag) count 0 unread.
   void score(const CycleInputs& in, std::span<const NodeIndex> nodes,
              std::span<std::int64_t> scores) const override {
-    auto tols = compile_tolerations(*in.pod.pod, in.snapshot.strings());
-    std::erase_if(tols, [](const CompiledToleration& t) {
-      return !t.any_effect && t.effect != TaintEffect::kPreferNoSchedule;
-    });
+    const std::uint8_t* flags = in.snapshot.flags().data();
+    bool any_tainted = false;
     for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const bool tainted = (flags[nodes[k]] & kNodePreferTaints) != 0;
+      scores[k] = tainted ? 1 : 0;
+      any_tainted |= tainted;
+    }
+    if (!any_tainted) return;
+    const CompiledTolerations tols(
+        *in.pod.pod, in.snapshot.strings(), [](const CompiledToleration& t) {
+          return t.any_effect || t.effect == TaintEffect::kPreferNoSchedule;
+        });
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      if (scores[k] == 0) continue;
       std::int64_t count = 0;
       for (const TaintRef& t : in.snapshot.taints(nodes[k]))
-        if (t.effect == TaintEffect::kPreferNoSchedule && !tolerates(tols, t)) ++count;
+        if (t.effect == TaintEffect::kPreferNoSchedule && !tols.tolerates(t)) ++count;
       scores[k] = count;
     }
   }

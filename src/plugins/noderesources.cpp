@@ -118,6 +118,22 @@ std::size_t resolve(const CycleInputs& in, const std::vector<WeightedResource>& 
   return n;
 }
 
+// The fused form of a score over `res` (kernels::score_term), when every
+// column is exact in double and the resources fit one term.
+bool to_term(const ResolvedResource* res, std::size_t n, kernels::TermKind kind,
+             kernels::ResourceTerm& term) {
+  if (n > kernels::kMaxTermResources) return false;
+  term.kind = kind;
+  term.count = n;
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!res[r].exact_in_double) return false;
+    term.resources[r] = {res[r].allocatable_f64, res[r].inverse, res[r].requested_f64,
+                         static_cast<double>(res[r].pod_request),
+                         static_cast<double>(res[r].weight)};
+  }
+  return true;
+}
+
 class NodeResourcesFit final : public Plugin {
  public:
   std::string_view name() const override { return "NodeResourcesFit"; }
@@ -230,6 +246,16 @@ class NodeResourcesFit final : public Plugin {
       for (const auto& name : in.pod.unknown_resources)
         if (!ignored(name)) out.push_back("Insufficient " + name);
     }
+  }
+
+  bool resource_term(const CycleInputs& in, kernels::ResourceTerm& term) const override {
+    if (strategy == Strategy::kRequestedToCapacityRatio) return false;
+    ResolvedResource res[kMaxScoringResources];
+    const std::size_t n = resolve(in, resources, /*use_requested=*/false, res);
+    return to_term(res, n,
+                   strategy == Strategy::kLeastAllocated ? kernels::TermKind::kLeastAllocated
+                                                         : kernels::TermKind::kMostAllocated,
+                   term);
   }
 
   void score(const CycleInputs& in, std::span<const NodeIndex> nodes,
@@ -349,6 +375,12 @@ class BalancedAllocation final : public Plugin {
       if (r != kUnknownResource && in.pod.request(r) != 0) return true;
     }
     return false;
+  }
+
+  bool resource_term(const CycleInputs& in, kernels::ResourceTerm& term) const override {
+    ResolvedResource res[kMaxScoringResources];
+    const std::size_t n = resolve(in, resources, /*use_requested=*/true, res);
+    return to_term(res, n, kernels::TermKind::kBalanced, term);
   }
 
   void score(const CycleInputs& in, std::span<const NodeIndex> nodes,

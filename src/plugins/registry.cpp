@@ -16,6 +16,9 @@ void Plugin::score(const CycleInputs&, std::span<const NodeIndex>,
   std::fill(scores.begin(), scores.end(), 0);
 }
 void Plugin::normalize(const CycleInputs&, std::span<std::int64_t>) const {}
+bool Plugin::resource_term(const CycleInputs&, detail::kernels::ResourceTerm&) const {
+  return false;
+}
 
 namespace detail {
 

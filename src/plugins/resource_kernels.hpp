@@ -1,7 +1,9 @@
 // src/plugins/resource_kernels.hpp (private): the vectorised inner loops of
 // NodeResourcesFit and NodeResourcesBalancedAllocation over contiguous
-// double columns. Each is compiled for AVX2 and for baseline x86-64 and
-// picked at load time (GCC target_clones).
+// double columns, and the fused resource-term kernel the scheduler runs for
+// every score plugin that describes itself as a ResourceTerm. Each is
+// compiled for AVX-512 (x86-64-v4), AVX2 and baseline x86-64 and picked at
+// load time (GCC target_clones).
 //
 // Exactness: every input is an integer held exactly in a double. With
 // allocatable <= kMaxExactAllocatable, products such as (capacity - requested)
@@ -20,6 +22,42 @@ CARBONKUBE_NAMESPACE_BEGIN
 namespace detail::kernels {
 
 inline constexpr std::int64_t kMaxExactAllocatable = std::int64_t{1} << 46;
+
+/// The most resources one fused term reads (more: the plugin's own score()).
+inline constexpr std::size_t kMaxTermResources = 4;
+
+/// What a fused term computes per node.
+enum class TermKind : std::uint8_t {
+  kLeastAllocated,  // NodeResourcesFit LeastAllocated: weighted mean of (cap - req) * 100 / cap
+  kMostAllocated,   // NodeResourcesFit MostAllocated: weighted mean of min(req, cap) * 100 / cap
+  kBalanced,        // NodeResourcesBalancedAllocation: (1 - std dev of req / cap) * 100
+};
+
+/// One resource of a term, as double columns indexed by node (exact: every
+/// capacity and the pod request are <= kMaxExactAllocatable).
+struct TermResource {
+  const double* capacity;
+  const double* inverse;  // 1 / capacity, 0 where capacity is 0 (allocated kinds only)
+  const double* used;     // what the node's bound pods request
+  double pod_request;
+  double weight;
+};
+
+/// A score plugin's per-node score described as data: a pure function of the
+/// node's resource columns and the pod's requests, resolved for one cycle.
+/// The scheduler fuses all terms of a profile: one pass per term over a block
+/// of nodes, scores and weighted totals written together, no normalisation.
+struct ResourceTerm {
+  TermKind kind = TermKind::kLeastAllocated;
+  std::size_t count = 0;  // resources used, <= kMaxTermResources
+  TermResource resources[kMaxTermResources] = {};
+};
+
+/// For each nodes[k] (k < m): scores[k] = the term's score, totals[k] +=
+/// weight * scores[k]. `contiguous`: nodes[k] == nodes[0] + k (columns read
+/// in place, no gather).
+void score_term(const ResourceTerm& term, const std::uint32_t* nodes, std::size_t m,
+                bool contiguous, std::int64_t weight, std::int64_t* scores, std::int64_t* totals);
 
 /// For nodes with cap > 0: acc += w * LeastAllocated score, wsum += w.
 void least_allocated(const double* cap, const double* inv, const double* used, double pod, double w,
