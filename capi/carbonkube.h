@@ -306,6 +306,7 @@ CK_API size_t ck_cluster_pod_count(const ck_cluster* cluster);
  * Thread safety: immutable; any number of threads may score against it. */
 
 typedef struct ck_snapshot ck_snapshot;
+typedef struct ck_ledger ck_ledger;
 
 typedef struct ck_snapshot_options {
   size_t struct_size; /* sizeof(ck_snapshot_options) */
@@ -313,9 +314,14 @@ typedef struct ck_snapshot_options {
   const ck_signals* signals;
   /* Unix time the intensities are for; 0: the signals' newest point. */
   int64_t at;
+  /* Added in 0.1 (ledger): the carbon ledger whose budget states (each
+   * namespace's daily budget on the UTC day of `at`) the carbon plugins
+   * apply: the budget hook of docs/carbon-accounting.md. NULL: none. The
+   * snapshot copies the states; the ledger may change or be freed after. */
+  const struct ck_ledger* ledger;
 } ck_snapshot_options;
 #define CK_SNAPSHOT_OPTIONS_INIT \
-  { sizeof(ck_snapshot_options), NULL, 0 }
+  { sizeof(ck_snapshot_options), NULL, 0, NULL }
 
 /* Publishes the cluster's current state. Unchanged columns are shared with
  * earlier snapshots (copy-on-write), so this is cheap after a small update.
@@ -725,6 +731,333 @@ CK_API ck_status ck_allocator_learn(double* out_rewards, ck_allocator* allocator
 CK_API ck_status ck_allocator_save(size_t* out_len, char* buffer, size_t buffer_len,
                                    const ck_allocator* allocator);
 CK_API ck_status ck_allocator_restore(ck_allocator* allocator, const char* text, size_t text_len);
+
+/* ------------------------------------------------------------------------
+ * Input limits: the most text, objects (items across all documents) and
+ * nesting depth a parser accepts. Larger input fails with
+ * CK_ERROR_LIMIT_EXCEEDED and a message naming the limit. Limits belong to
+ * the handle that parses: ck_cluster (ck_cluster_apply, ck_ledger_account
+ * with it), ck_signals (ck_signals_load). Defaults: 1 GiB, 1,000,000
+ * objects, depth 128. A field of 0 keeps the default. */
+
+typedef struct ck_limits {
+  size_t struct_size; /* sizeof(ck_limits) */
+  size_t max_bytes;
+  size_t max_objects;
+  size_t max_depth;
+} ck_limits;
+#define CK_LIMITS_INIT \
+  { sizeof(ck_limits), 0, 0, 0 }
+
+/* Sets the limits of later calls on the handle (limits NULL: the defaults).
+ * *out (may be NULL) receives the limits now in force. */
+CK_API ck_status ck_cluster_set_limits(ck_limits* out, ck_cluster* cluster,
+                                       const ck_limits* limits);
+CK_API ck_status ck_signals_set_limits(ck_limits* out, ck_signals* signals,
+                                       const ck_limits* limits);
+
+/* ------------------------------------------------------------------------
+ * Carbon ledger, daily budgets and SCI (docs/carbon-accounting.md): power ×
+ * grid intensity integrated over time per pod, namespace, tenant and zone
+ * for each UTC day, embodied emissions amortised, budgets from CarbonProfile
+ * (spec.carbonBudget), the budget hook, and the Green Software Foundation's
+ * Software Carbon Intensity. Energy in kWh, emissions in gCO2e, budgets in kg.
+ * Ownership: ck_ledger_create / ck_ledger_free.
+ * Thread safety: one thread at a time (one feeder owns it). */
+
+typedef enum ck_idle_attribution {
+  CK_IDLE_SEPARATE = 0,    /* unused capacity's idle power is the node's own (_idle/<node>) */
+  CK_IDLE_PROPORTIONAL = 1 /* all static power spread over the node's pods */
+} ck_idle_attribution;
+
+/* A node's linear power model (energy.hpp NodePowerModel). Node labels and
+ * annotations carbon-kube.io/power-* , pue, embodied-kgco2e and
+ * lifetime-years override it per node. */
+typedef struct ck_power_model {
+  double idle_watts_per_vcpu; /* default 0.74 (Cloud Carbon Footprint, AWS) */
+  double max_watts_per_vcpu;  /* default 3.5 */
+  double memory_watts_per_gb; /* default 0.392 */
+  double gpu_idle_watts;      /* default 30 */
+  double gpu_max_watts;       /* default 300 */
+  double pue;                 /* default 1.135, >= 1 */
+  double embodied_kg;         /* the whole machine's, default 1000 */
+  double lifetime_years;      /* default 4 */
+} ck_power_model;
+
+typedef struct ck_ledger_options {
+  size_t struct_size; /* sizeof(ck_ledger_options) */
+  ck_power_model base;
+  int32_t idle_attribution; /* ck_idle_attribution */
+  int32_t book_idle;        /* 1: book idle power to namespace "_idle" */
+  double gpu_utilisation;   /* assumed for pods attributed by request, 0..1 */
+  double warn_fraction;     /* the budget hook's "near": used / limit >= this */
+} ck_ledger_options;
+#define CK_LEDGER_OPTIONS_INIT                                                      \
+  {                                                                                 \
+    sizeof(ck_ledger_options), {0.74, 3.5, 0.392, 30.0, 300.0, 1.135, 1000.0, 4.0}, \
+        CK_IDLE_SEPARATE, 1, 1.0, 0.8                                               \
+  }
+
+CK_API ck_status ck_ledger_create(ck_ledger** out, const ck_ledger_options* options);
+CK_API void ck_ledger_free(ck_ledger* ledger);
+
+/* A namespace's daily limit in kg (finite, > 0); replaces an earlier one. */
+CK_API ck_status ck_ledger_set_daily_limit(ck_ledger* ledger, const char* namespace_name,
+                                           size_t namespace_len, double kg);
+/* A CarbonProfile object (YAML or JSON): its namespace's daily limit
+ * (spec.carbonBudget.dailyLimit) and the thresholds the budget hook uses
+ * (greenThreshold). `source` (C string, may be NULL) names it in messages. */
+CK_API ck_status ck_ledger_set_profile(ck_ledger* ledger, const char* text, size_t text_len,
+                                       const char* source);
+
+/* A pod's use over [start, end) in one grid zone. */
+typedef struct ck_usage_record {
+  size_t struct_size;         /* sizeof(ck_usage_record) */
+  const char* pod;            /* C string "namespace/name", required */
+  const char* namespace_name; /* C string, required */
+  const char* tenant;         /* C string or NULL */
+  const char* zone;           /* C string, required */
+  int64_t start;              /* unix seconds */
+  int64_t end;
+  double watts;               /* facility power attributed to the pod */
+  double embodied_g_per_hour; /* its share of the node's embodied emissions */
+} ck_usage_record;
+#define CK_USAGE_RECORD_INIT \
+  { sizeof(ck_usage_record), NULL, NULL, NULL, NULL, 0, 0, 0.0, 0.0 }
+
+/* Integrates `usage` against the intensity curve values[i] (g/kWh) over
+ * [curve_start + i * step_seconds, ...) of kind `kind` (ck_intensity_kind,
+ * or -1 unknown) and books it on each UTC day it touches. The first curve
+ * with a kind fixes the ledger's; a curve of another kind is
+ * CK_ERROR_INVALID_INPUT naming both (an account never mixes kinds). An interval outside the curve,
+ * an empty pod or namespace, end < start, or NaN / negative power is CK_ERROR_INVALID_INPUT;
+ * nothing is booked then. */
+CK_API ck_status ck_ledger_record(ck_ledger* ledger, const ck_usage_record* usage,
+                                  int64_t curve_start, int64_t step_seconds, const double* values,
+                                  size_t count, int32_t kind);
+/* The same against the zone's history in `signals` (resampled hourly, gaps
+ * filled; its kind). CK_ERROR_NOT_FOUND for a zone without data. */
+CK_API ck_status ck_ledger_record_signals(ck_ledger* ledger, const ck_usage_record* usage,
+                                          const ck_signals* signals);
+
+typedef struct ck_account_result {
+  size_t pods_booked;
+  size_t pods_skipped; /* on an unknown node, or a node without a zone or data */
+  double node_watts;   /* facility power of the nodes booked */
+} ck_account_result;
+
+/* Books [t0, t1) for every bound, non-terminal Pod in `objects` (Nodes and
+ * Pods as `kubectl get nodes,pods -o json|yaml` prints them, parsed within
+ * `cluster`'s limits, or the defaults with cluster NULL): each node's power
+ * model (the ledger's base, overridden by its labels), the pods' shares by
+ * request, the node's zone by the engine's zone map, the zone's history in
+ * `signals`. Skipped pods are counted; ck_ledger_skipped spells them. */
+CK_API ck_status ck_ledger_account(ck_account_result* out, ck_ledger* ledger,
+                                   const ck_engine* engine, const ck_signals* signals,
+                                   const ck_cluster* cluster, const char* objects,
+                                   size_t objects_len, const char* source, int64_t t0, int64_t t1);
+/* The last ck_ledger_account's skipped pods, "<pod>: <why>" one per line
+ * (the first 100); the two-call buffer protocol of ck_context_explain. */
+CK_API ck_status ck_ledger_skipped(size_t* out_len, char* buffer, size_t buffer_len,
+                                   const ck_ledger* ledger);
+
+typedef enum ck_ledger_scope {
+  CK_SCOPE_POD = 0, /* "namespace/name" */
+  CK_SCOPE_NAMESPACE = 1,
+  CK_SCOPE_TENANT = 2,
+  CK_SCOPE_ZONE = 3
+} ck_ledger_scope;
+
+typedef struct ck_carbon_totals {
+  double energy_kwh;
+  double operational_g; /* integral of power x intensity */
+  double embodied_g;
+  double total_g;  /* operational + embodied */
+  int64_t seconds; /* pod-seconds recorded */
+} ck_carbon_totals;
+
+/* Totals of the UTC day containing t, of a calendar month (UTC, month
+ * 1..12), and of everything recorded. Unknown names give zeros. */
+CK_API ck_status ck_ledger_day(ck_carbon_totals* out, const ck_ledger* ledger,
+                               ck_ledger_scope scope, const char* name, size_t name_len, int64_t t);
+CK_API ck_status ck_ledger_month(ck_carbon_totals* out, const ck_ledger* ledger,
+                                 ck_ledger_scope scope, const char* name, size_t name_len,
+                                 int32_t year, int32_t month);
+CK_API ck_status ck_ledger_total(ck_carbon_totals* out, const ck_ledger* ledger,
+                                 ck_ledger_scope scope, const char* name, size_t name_len);
+/* Software Carbon Intensity (GSF): (E*I + M) / R per functional unit from
+ * totals; functional_units must be finite and > 0. */
+CK_API ck_status ck_sci(double* out, const ck_carbon_totals* totals, double functional_units);
+
+typedef struct ck_budget_status {
+  int64_t day_start;       /* the UTC midnight of the day */
+  double limit_kg;         /* +inf without a limit */
+  double used_kg;          /* operational + embodied */
+  double fraction;         /* used / limit, 0 without a limit */
+  int32_t exceeded;        /* 0 or 1 */
+  int32_t has_exceeded_at; /* 1: exceeded_at holds when it crossed the limit */
+  int64_t exceeded_at;
+} ck_budget_status;
+
+/* The namespace's budget on the UTC day containing t. */
+CK_API ck_status ck_ledger_budget(ck_budget_status* out, const ck_ledger* ledger,
+                                  const char* namespace_name, size_t namespace_len, int64_t t);
+
+typedef enum ck_budget_action {
+  CK_BUDGET_NONE = 0,           /* within budget */
+  CK_BUDGET_PREFER_GREENER = 1, /* near or over: zones above the ceiling score lowest */
+  CK_BUDGET_DEFER = 2           /* over budget and deferrable: wait for the reset */
+} ck_budget_action;
+
+typedef struct ck_budget_advice {
+  int32_t action;                 /* ck_budget_action */
+  double max_intensity_g_per_kwh; /* the preference's ceiling; +inf with NONE */
+  int64_t defer_until;            /* DEFER: the next UTC midnight; else 0 */
+} ck_budget_advice;
+
+/* The budget hook for `pod` in a snapshot published with a ledger (what the
+ * carbon plugins apply when it is scored). out_reason_len may be NULL (no
+ * reason wanted); else the reason sentence follows the two-call buffer
+ * protocol and `out` is written only when it fits. A malformed deferral
+ * annotation is CK_ERROR_INVALID_INPUT. */
+CK_API ck_status ck_snapshot_budget_advice(ck_budget_advice* out, size_t* out_reason_len,
+                                           char* reason, size_t reason_len,
+                                           const ck_snapshot* snapshot, const ck_pod* pod);
+
+/* ------------------------------------------------------------------------
+ * Migration advisor (docs/carbon-accounting.md): for running pods, the
+ * emissions over a horizon of staying against moving to each other zone
+ * (restart and redone work included), recommended when the net saving
+ * clears the pod's policy, its cooldown has passed and the hourly limit has
+ * room. The advisor never moves a pod: call ck_migration_record when you do.
+ * Ownership: ck_migration_advisor_create / ck_migration_advisor_free.
+ * Thread safety: one thread at a time. */
+
+typedef struct ck_migration_advisor ck_migration_advisor;
+
+typedef enum ck_migration_policy {
+  CK_MIGRATION_AGGRESSIVE = 0,
+  CK_MIGRATION_CONSERVATIVE = 1,
+  CK_MIGRATION_DISABLED = 2
+} ck_migration_policy;
+
+typedef struct ck_migration_options {
+  size_t struct_size;             /* sizeof(ck_migration_options) */
+  int32_t enabled;                /* spec.migrationPolicy.enabled */
+  int32_t max_per_hour;           /* maxMigrationsPerHour, >= 0 */
+  double cooldown_seconds;        /* cooldownPeriod, >= 0 */
+  int64_t horizon_seconds;        /* > 0 */
+  double aggressive_min_fraction; /* least net saving / staying, per policy */
+  double conservative_min_fraction;
+  double min_saving_g; /* and at least this many grams */
+} ck_migration_options;
+#define CK_MIGRATION_OPTIONS_INIT \
+  { sizeof(ck_migration_options), 1, 10, 300.0, 21600, 0.05, 0.25, 1.0 }
+
+/* options NULL: the defaults above. */
+CK_API ck_status ck_migration_advisor_create(ck_migration_advisor** out,
+                                             const ck_migration_options* options);
+/* From a CarbonProfile object's spec.migrationPolicy (YAML or JSON). */
+CK_API ck_status ck_migration_advisor_create_from_profile(ck_migration_advisor** out,
+                                                          const char* text, size_t text_len,
+                                                          const char* source);
+CK_API void ck_migration_advisor_free(ck_migration_advisor* advisor);
+
+typedef struct ck_migration_candidate {
+  size_t struct_size; /* sizeof(ck_migration_candidate) */
+  const char* pod;    /* C string "namespace/name" */
+  const char* zone;   /* C string: its grid zone now */
+  double power_kw;    /* facility power, the same after a move */
+  int64_t remaining_seconds;
+  int64_t restart_seconds;   /* start-up in the destination, at full power */
+  int64_t lost_work_seconds; /* work since the last checkpoint, redone */
+  int32_t policy;            /* ck_migration_policy of the pod's QoS profile */
+} ck_migration_candidate;
+#define CK_MIGRATION_CANDIDATE_INIT \
+  { sizeof(ck_migration_candidate), NULL, NULL, 0.0, 0, 60, 0, CK_MIGRATION_CONSERVATIVE }
+
+/* A zone's expected intensity from now on: values[i] over [start + i *
+ * step_seconds, ...) (e.g. history then ck_signals_forecast). */
+typedef struct ck_zone_outlook {
+  const char* zone; /* C string */
+  int64_t start;
+  int64_t step_seconds;
+  const double* values;
+  size_t count;
+} ck_zone_outlook;
+
+typedef enum ck_migration_reason {
+  CK_MIGRATION_RECOMMENDED = 0,
+  CK_MIGRATION_REASON_DISABLED = 1, /* spec.migrationPolicy.enabled is false */
+  CK_MIGRATION_POLICY_DISABLED = 2, /* the pod's profile has migration disabled */
+  CK_MIGRATION_NO_OUTLOOK = 3,
+  CK_MIGRATION_NO_GREENER_ZONE = 4,
+  CK_MIGRATION_SAVING_TOO_SMALL = 5,
+  CK_MIGRATION_COOLDOWN = 6,
+  CK_MIGRATION_RATE_LIMITED = 7,
+  CK_MIGRATION_FINISHED = 8
+} ck_migration_reason;
+
+typedef struct ck_migration_recommendation {
+  int32_t recommended; /* 0 or 1 */
+  int32_t reason;      /* ck_migration_reason */
+  int32_t to_zone;     /* index into the outlooks of the best destination, -1 none */
+  int32_t reserved;
+  int64_t horizon_seconds;
+  double stay_g;          /* emissions of staying over the horizon */
+  double move_g;          /* of moving: restart + redone work + the horizon's work */
+  double move_cost_g;     /* the restart and redone-work part of move_g */
+  double net_saving_g;    /* stay_g - move_g */
+  double saving_fraction; /* net_saving_g / stay_g (0 when stay_g is 0) */
+} ck_migration_recommendation;
+
+/* One round at `now`: one recommendation per candidate (out_len >= count).
+ * A candidate with an empty pod or zone, a duplicate pod, bad power or
+ * times, or a malformed or duplicate outlook is CK_ERROR_INVALID_INPUT. */
+CK_API ck_status ck_migration_advise(ck_migration_recommendation* out, size_t out_len,
+                                     ck_migration_advisor* advisor, int64_t now,
+                                     const ck_migration_candidate* candidates, size_t count,
+                                     const ck_zone_outlook* zones, size_t zone_count);
+/* The sentence behind recommendation i of the last round (two-call buffer
+ * protocol); CK_ERROR_NOT_FOUND when i is out of range. */
+CK_API ck_status ck_migration_detail(size_t* out_len, char* buffer, size_t buffer_len,
+                                     const ck_migration_advisor* advisor, size_t i);
+/* The host moved `pod` at `t`: starts its cooldown, counts against the hour. */
+CK_API ck_status ck_migration_record(ck_migration_advisor* advisor, const char* pod, size_t pod_len,
+                                     int64_t t);
+/* Migrations recorded in (now - 1 h, now]; 0 for NULL. */
+CK_API int32_t ck_migration_count_last_hour(const ck_migration_advisor* advisor, int64_t now);
+/* "recommended", "cooldown", ...; "unknown" for others. Static storage. */
+CK_API const char* ck_migration_reason_name(int32_t reason);
+
+/* ------------------------------------------------------------------------
+ * Metrics: the Prometheus text exposition (format 0.0.4) of the engine's
+ * state under the seed's metric names (docs/carbon-accounting.md).
+ * Ownership: ck_metrics_create / ck_metrics_free.
+ * Thread safety: one thread at a time. */
+
+typedef struct ck_metrics ck_metrics;
+
+CK_API ck_status ck_metrics_create(ck_metrics** out);
+CK_API void ck_metrics_free(ck_metrics* metrics);
+/* Zone intensities (carbon_intensity_gco2_kwh, carbonkube_carbon_signal_usable)
+ * from a snapshot published with signals and a zone map. */
+CK_API ck_status ck_metrics_set_snapshot(ck_metrics* metrics, const ck_snapshot* snapshot);
+/* Budgets at `now` and energy / emissions totals, copied from the ledger. */
+CK_API ck_status ck_metrics_set_ledger(ck_metrics* metrics, const ck_ledger* ledger, int64_t now);
+/* Adds the recommended moves of the advisor's last round to the counters. */
+CK_API ck_status ck_metrics_count_migrations(ck_metrics* metrics,
+                                             const ck_migration_advisor* advisor);
+/* One scheduling decision for `pod` (its QoS class from the snapshot's
+ * engine profiles): scheduled 1, unschedulable 0. */
+CK_API ck_status ck_metrics_count_decision(ck_metrics* metrics, const ck_snapshot* snapshot,
+                                           const ck_pod* pod, int32_t scheduled);
+/* katalyst_qos_guarantee_met for one pod (C strings; met 0 or 1). */
+CK_API ck_status ck_metrics_set_qos_guarantee(ck_metrics* metrics, const char* namespace_name,
+                                              const char* pod, const char* qos_class, int32_t met);
+/* The text (two-call buffer protocol). */
+CK_API ck_status ck_metrics_render(size_t* out_len, char* buffer, size_t buffer_len,
+                                   const ck_metrics* metrics);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -75,11 +76,12 @@ struct SnapshotState {
   std::shared_ptr<const ck::CarbonSignals> signals;  // kept alive for conditions
   std::optional<ck::TopologyTable> topology;
   ck::ClusterConditions conditions;
-  bool carbon = false;  // conditions hold carbon data
+  bool carbon = false;   // conditions hold carbon data
+  bool budgets = false;  // conditions hold namespace budget states
   std::int64_t at = 0;
 
   const ck::ClusterConditions* conditions_ptr() const {
-    return carbon || topology ? &conditions : nullptr;
+    return carbon || topology || budgets ? &conditions : nullptr;
   }
 };
 
@@ -92,6 +94,7 @@ struct ck_engine {
 struct ck_cluster {
   ck::ClusterState state;
   std::map<std::string, ck::NodeTopology, std::less<>> topologies;  // by node name
+  ck::ParseLimits limits;                                           // ck_cluster_set_limits
 };
 
 struct ck_snapshot {
@@ -240,6 +243,29 @@ const ck::Profile* profile_at(const ck_engine* engine, std::size_t profile) {
 
 // ---------------------------------------------------------------------------
 // Version and errors
+
+namespace carbonkube::capi {
+
+const ck::ClusterConditions* snapshot_conditions(const ck_snapshot* snapshot) {
+  return snapshot->state->conditions_ptr();
+}
+const ck::ZoneMap* snapshot_zones(const ck_snapshot* snapshot) {
+  const auto& zones = snapshot->state->engine->zones;
+  return zones ? &*zones : nullptr;
+}
+const ck::QosProfileSet& snapshot_qos(const ck_snapshot* snapshot) {
+  return snapshot->state->engine->qos;
+}
+const ck::ZoneMap* engine_zones(const ck_engine* engine) {
+  const auto& zones = engine->state->zones;
+  return zones ? &*zones : nullptr;
+}
+const ck::Pod& pod_object(const ck_pod* pod) { return *pod->compiled->pod; }
+ck::ParseLimits cluster_limits(const ck_cluster* cluster) {
+  return cluster ? cluster->limits : ck::ParseLimits{};
+}
+
+}  // namespace carbonkube::capi
 
 extern "C" {
 
@@ -412,6 +438,7 @@ CK_API ck_status ck_signals_load(size_t* out_skipped, ck_signals* signals, ck_si
     const std::string_view body = text_arg(text, text_len, "text");
     const std::string src = source ? source : "signals";
     ck::SignalLoadOptions options;
+    options.limits = signals->limits;
     ck::SignalLoad load;
     const std::int32_t f = enum_arg(format);
     switch (f) {
@@ -527,8 +554,8 @@ CK_API ck_status ck_cluster_apply(ck_apply_counts* out, ck_cluster* cluster, con
     const std::string_view body = text_arg(text, text_len, "text");
     const std::string src = source ? source : "input";
     // Parse everything first: an error applies nothing.
-    ck::KubeObjects objects = ck::parse_kube_objects(body, src);
-    ck::TopologyObjects topologies = ck::parse_topologies(body, src);
+    ck::KubeObjects objects = ck::parse_kube_objects(body, src, cluster->limits);
+    ck::TopologyObjects topologies = ck::parse_topologies(body, src, cluster->limits);
     std::size_t skipped = 0;
     for (const auto& kind : objects.skipped_kinds)
       if (kind != "CustomNodeResource") ++skipped;
@@ -660,7 +687,9 @@ CK_API ck_status ck_snapshot_publish(ck_snapshot** out, ck_cluster* cluster,
     require(engine, "engine");
     static const ck_snapshot_options kDefaults = CK_SNAPSHOT_OPTIONS_INIT;
     const ck_snapshot_options o =
-        options_arg(options, kDefaults, sizeof(ck_snapshot_options), "ck_snapshot_options");
+        // The first version ended before `ledger`.
+        options_arg(options, kDefaults, offsetof(ck_snapshot_options, ledger),
+                    "ck_snapshot_options");
     auto state = std::make_shared<SnapshotState>();
     state->engine = engine->state;
     state->snapshot = cluster->state.publish();
@@ -676,6 +705,11 @@ CK_API ck_status ck_snapshot_publish(ck_snapshot** out, ck_cluster* cluster,
       state->carbon = true;
     }
     state->conditions.snapshot_generation = state->snapshot->generation();
+    if (o.ledger) {
+      state->conditions.now = state->at;
+      apply_ledger_budgets(state->conditions, *o.ledger);
+      state->budgets = !state->conditions.namespace_budgets.empty();
+    }
     if (!cluster->topologies.empty()) {
       std::vector<ck::NodeTopology> topologies;
       topologies.reserve(cluster->topologies.size());
@@ -688,6 +722,24 @@ CK_API ck_status ck_snapshot_publish(ck_snapshot** out, ck_cluster* cluster,
 }
 
 CK_API void ck_snapshot_free(ck_snapshot* snapshot) { delete snapshot; }
+
+CK_API ck_status ck_cluster_set_limits(ck_limits* out, ck_cluster* cluster,
+                                       const ck_limits* limits) {
+  return guard("ck_cluster_set_limits", [&] {
+    require(cluster, "cluster");
+    cluster->limits = limits_arg(limits);
+    limits_out(out, cluster->limits);
+  });
+}
+
+CK_API ck_status ck_signals_set_limits(ck_limits* out, ck_signals* signals,
+                                       const ck_limits* limits) {
+  return guard("ck_signals_set_limits", [&] {
+    require(signals, "signals");
+    signals->limits = limits_arg(limits);
+    limits_out(out, signals->limits);
+  });
+}
 
 CK_API size_t ck_snapshot_node_count(const ck_snapshot* snapshot) {
   return snapshot ? snapshot->state->snapshot->node_count() : 0;

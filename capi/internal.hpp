@@ -15,9 +15,14 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "carbonkube.h"
+#include "carbonkube/conditions.hpp"
 #include "carbonkube/error.hpp"
+#include "carbonkube/kube.hpp"
+#include "carbonkube/ledger.hpp"
+#include "carbonkube/migration.hpp"
 #include "carbonkube/signals.hpp"
 #include "carbonkube/version.hpp"
 
@@ -26,6 +31,22 @@ struct ck_signals {
   // earlier keep reading the series they were built with.
   std::shared_ptr<const carbonkube::CarbonSignals> current =
       std::make_shared<carbonkube::CarbonSignals>();
+  carbonkube::ParseLimits limits;  // ck_signals_set_limits
+};
+
+struct ck_ledger {
+  carbonkube::Ledger ledger;
+  carbonkube::AccountingOptions accounting;
+  double warn_fraction = 0.8;
+  // CarbonProfiles set with ck_ledger_set_profile (budget thresholds), by namespace.
+  std::vector<carbonkube::CarbonProfile> profiles;
+  std::string skipped;  // the last ck_ledger_account's skipped pods
+};
+
+struct ck_migration_advisor {
+  carbonkube::MigrationAdvisor advisor;
+  // The last round, for ck_migration_detail and ck_metrics_count_migrations.
+  std::vector<carbonkube::MigrationRecommendation> last_round;
 };
 
 namespace carbonkube::capi {
@@ -183,5 +204,31 @@ inline std::string_view cstr_arg(const char* p, const char* what) {
   require(p, what);
   return std::string_view(p);
 }
+
+// ck_limits as ParseLimits: NULL or a 0 field keeps the default.
+inline ck::ParseLimits limits_arg(const ck_limits* limits) {
+  static const ck_limits kDefaults = CK_LIMITS_INIT;
+  const ck_limits l = options_arg(limits, kDefaults, sizeof(ck_limits), "ck_limits");
+  ck::ParseLimits out;
+  if (l.max_bytes != 0) out.max_bytes = l.max_bytes;
+  if (l.max_objects != 0) out.max_objects = l.max_objects;
+  if (l.max_depth != 0) out.max_depth = l.max_depth;
+  return out;
+}
+
+inline void limits_out(ck_limits* out, const ck::ParseLimits& limits) {
+  if (out) *out = {sizeof(ck_limits), limits.max_bytes, limits.max_objects, limits.max_depth};
+}
+
+// What the other parts read from the handles of carbonkube_capi.cpp (defined there).
+const ck::ClusterConditions* snapshot_conditions(const ck_snapshot* snapshot);  // may be null
+const ck::ZoneMap* snapshot_zones(const ck_snapshot* snapshot);                 // may be null
+const ck::QosProfileSet& snapshot_qos(const ck_snapshot* snapshot);
+const ck::ZoneMap* engine_zones(const ck_engine* engine);  // may be null
+const ck::Pod& pod_object(const ck_pod* pod);
+ck::ParseLimits cluster_limits(const ck_cluster* cluster);  // the defaults for NULL
+// Defined in carbonkube_capi_ledger.cpp: the ledger's budget states into a
+// snapshot's conditions (ck_snapshot_options::ledger).
+void apply_ledger_budgets(ck::ClusterConditions& conditions, const ck_ledger& ledger);
 
 }  // namespace carbonkube::capi
