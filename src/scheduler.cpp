@@ -23,6 +23,8 @@ constexpr std::size_t kFilterBlock = 512;
 constexpr std::size_t kScoreBlock = 512;
 // At most this many score plugins of a profile run fused; more run unfused.
 constexpr std::size_t kMaxFusedTerms = 8;
+// Runs of consecutive feasible nodes shorter than this are gathered instead.
+constexpr std::size_t kMinRun = 32;
 }  // namespace
 
 std::uint32_t num_feasible_nodes_to_find(std::int32_t percentage, std::uint32_t num_all_nodes) {
@@ -93,10 +95,8 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
   for (std::uint32_t pos = 0; pos < n && found < need; pos += kFilterBlock) {
     const auto block = static_cast<std::uint32_t>(std::min<std::size_t>(kFilterBlock, n - pos));
     NodeIndex* cand = ctx.candidates_.data();
-    for (std::uint32_t j = 0; j < block; ++j) {
-      std::uint32_t idx = start + pos + j;
-      cand[j] = idx >= n ? idx - n : idx;
-    }
+    const std::uint32_t first = start + pos >= n ? start + pos - n : start + pos;
+    detail::kernels::rotated_indices(first, n, block, cand);
     std::size_t count = block;
     const std::size_t failures_before = ctx.failures_.size();
     for (std::size_t f = 0; f < filters.size() && count > 0; ++f) {
@@ -104,11 +104,11 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
       if (!detail::kernels::any_nonzero(ctx.reasons_.data(), count)) continue;  // all pass
       std::size_t kept = 0;
       for (std::size_t j = 0; j < count; ++j) {
-        if (ctx.reasons_[j] == 0) {
-          cand[kept++] = cand[j];
-        } else {
-          ctx.failures_.push_back({cand[j], static_cast<std::uint16_t>(f), ctx.reasons_[j]});
-        }
+        // Branch-free keep (most nodes pass); failures are the rare branch.
+        const std::uint32_t reason = ctx.reasons_[j];
+        cand[kept] = cand[j];
+        kept += reason == 0 ? 1 : 0;
+        if (reason != 0) ctx.failures_.push_back({cand[j], static_cast<std::uint16_t>(f), reason});
       }
       count = kept;
     }
@@ -162,10 +162,14 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
     plugin.normalize(in, s);
     detail::kernels::weighted_add(s.data(), scores[p].weight, found, totals);
   }
-  for (std::size_t base = 0; base < found && fused > 0; base += kScoreBlock) {
-    const std::size_t m = std::min(kScoreBlock, found - base);
+  for (std::size_t base = 0, m = 0; base < found && fused > 0; base += m) {
+    // Blocks follow runs of consecutive nodes (columns read in place); a
+    // short run between infeasible nodes goes with a few more, gathered.
     const NodeIndex* nodes = feasible.data() + base;
-    const bool run = nodes[m - 1] >= nodes[0] && nodes[m - 1] - nodes[0] == m - 1;
+    m = std::min(kScoreBlock, found - base);
+    const std::size_t run_length = detail::kernels::contiguous_prefix(nodes, m);
+    const bool run = run_length >= kMinRun || run_length == m;
+    m = run ? run_length : std::min(kMinRun, m);
     for (std::size_t t = 0; t < fused; ++t) {
       const std::size_t p = term_plugin[t];
       detail::kernels::score_term(terms[t], nodes, m, run, scores[p].weight,
@@ -178,8 +182,8 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
   const std::int64_t max_total = detail::kernels::max_value(totals, found);
   std::size_t best = 0;
   std::uint64_t ties = 0;
-  for (std::size_t k = 0; k < found; ++k) {
-    if (totals[k] != max_total) continue;
+  for (std::size_t k = detail::kernels::find_equal(totals, 0, found, max_total); k < found;
+       k = detail::kernels::find_equal(totals, k + 1, found, max_total)) {
     if (++ties == 1) {
       best = k;
       continue;

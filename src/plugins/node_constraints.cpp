@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "registry.hpp"
+#include "resource_kernels.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
 namespace detail {
@@ -91,8 +92,11 @@ class NodeUnschedulable final : public Plugin {
       if (effect_ok && key_ok && (t.op_exists || t.value.empty())) tolerated = true;
     }
     const std::uint8_t* flags = in.snapshot.flags().data();
+    std::fill(reasons.begin(), reasons.end(), 0u);
+    if (tolerated || !kernels::any_flag(flags, nodes.data(), nodes.size(), kNodeUnschedulable))
+      return;
     for (std::size_t k = 0; k < nodes.size(); ++k)
-      reasons[k] = (!tolerated && (flags[nodes[k]] & kNodeUnschedulable)) ? 1u : 0u;
+      reasons[k] = (flags[nodes[k]] & kNodeUnschedulable) != 0 ? 1u : 0u;
   }
   void explain_filter(const CycleInputs&, NodeIndex, std::uint32_t,
                       std::vector<std::string>& out) const override {
@@ -112,16 +116,11 @@ class TaintToleration final : public Plugin {
   void filter(const CycleInputs& in, std::span<const NodeIndex> nodes,
               std::span<std::uint32_t> reasons) const override {
     const std::uint8_t* flags = in.snapshot.flags().data();
-    bool any_tainted = false;
-    for (std::size_t k = 0; k < nodes.size(); ++k) {
-      const bool tainted = (flags[nodes[k]] & kNodeHardTaints) != 0;
-      reasons[k] = tainted ? 1u : 0u;
-      any_tainted |= tainted;
-    }
-    if (!any_tainted) return;
+    std::fill(reasons.begin(), reasons.end(), 0u);
+    if (!kernels::any_flag(flags, nodes.data(), nodes.size(), kNodeHardTaints)) return;
     const CompiledTolerations tols(*in.pod.pod, in.snapshot.strings());
     for (std::size_t k = 0; k < nodes.size(); ++k) {
-      if (reasons[k] == 0) continue;
+      if ((flags[nodes[k]] & kNodeHardTaints) == 0) continue;
       std::uint32_t r = 0;
       for (const TaintRef& t : in.snapshot.taints(nodes[k])) {
         if (t.effect == TaintEffect::kPreferNoSchedule) continue;
@@ -151,19 +150,14 @@ class TaintToleration final : public Plugin {
   void score(const CycleInputs& in, std::span<const NodeIndex> nodes,
              std::span<std::int64_t> scores) const override {
     const std::uint8_t* flags = in.snapshot.flags().data();
-    bool any_tainted = false;
-    for (std::size_t k = 0; k < nodes.size(); ++k) {
-      const bool tainted = (flags[nodes[k]] & kNodePreferTaints) != 0;
-      scores[k] = tainted ? 1 : 0;
-      any_tainted |= tainted;
-    }
-    if (!any_tainted) return;
+    std::fill(scores.begin(), scores.end(), 0);
+    if (!kernels::any_flag(flags, nodes.data(), nodes.size(), kNodePreferTaints)) return;
     const CompiledTolerations tols(
         *in.pod.pod, in.snapshot.strings(), [](const CompiledToleration& t) {
           return t.any_effect || t.effect == TaintEffect::kPreferNoSchedule;
         });
     for (std::size_t k = 0; k < nodes.size(); ++k) {
-      if (scores[k] == 0) continue;
+      if ((flags[nodes[k]] & kNodePreferTaints) == 0) continue;
       std::int64_t count = 0;
       for (const TaintRef& t : in.snapshot.taints(nodes[k]))
         if (t.effect == TaintEffect::kPreferNoSchedule && !tols.tolerates(t)) ++count;
@@ -175,8 +169,10 @@ class TaintToleration final : public Plugin {
   }
 
   static void default_normalize(std::span<std::int64_t> scores, bool reverse) {
-    std::int64_t max_count = 0;
-    for (auto s : scores) max_count = std::max(max_count, s);
+    const std::int64_t max_count =
+        scores.empty()
+            ? 0
+            : std::max<std::int64_t>(0, kernels::max_value(scores.data(), scores.size()));
     if (max_count == 0) {
       if (reverse) std::fill(scores.begin(), scores.end(), kMaxNodeScore);
       return;

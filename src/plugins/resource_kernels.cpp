@@ -1,5 +1,6 @@
 #include "resource_kernels.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -105,6 +106,58 @@ CK_KERNEL std::int64_t max_value(const std::int64_t* values, std::size_t m) {
   std::int64_t best = values[0];
   for (std::size_t j = 1; j < m; ++j) best = values[j] > best ? values[j] : best;
   return best;
+}
+
+// Both scans test a vector's worth of elements at a time and look at single
+// elements only in the block that holds the hit.
+constexpr std::uint32_t kScanBlock = 32;
+
+CK_KERNEL std::size_t find_equal(const std::int64_t* values, std::size_t from, std::size_t m,
+                                 std::int64_t target) {
+  std::size_t k = from;
+  for (; k + kScanBlock <= m; k += kScanBlock) {
+    std::int64_t hits = 0;  // a count, not a bool: GCC vectorises the sum
+    for (std::size_t j = 0; j < kScanBlock; ++j) hits += values[k + j] == target ? 1 : 0;
+    if (hits != 0) break;
+  }
+  for (; k < m; ++k)
+    if (values[k] == target) return k;
+  return m;
+}
+
+CK_KERNEL std::size_t contiguous_prefix(const std::uint32_t* nodes, std::size_t m) {
+  const std::uint32_t first = nodes[0];
+  std::size_t k = 0;
+  for (; k + kScanBlock <= m; k += kScanBlock) {
+    std::uint32_t gaps = 0;
+    for (std::uint32_t j = 0; j < kScanBlock; ++j)
+      gaps += nodes[k + j] != first + static_cast<std::uint32_t>(k) + j ? 1u : 0u;
+    if (gaps != 0) break;
+  }
+  while (k < m && nodes[k] == first + static_cast<std::uint32_t>(k)) ++k;
+  return k;
+}
+
+CK_KERNEL bool any_flag(const std::uint8_t* flags, const std::uint32_t* nodes, std::size_t m,
+                        std::uint8_t mask) {
+  // Run by run of consecutive nodes, so that the flags are read in place.
+  for (std::size_t k = 0; k < m;) {
+    const std::size_t run = contiguous_prefix(nodes + k, m - k);
+    const std::uint8_t* f = flags + nodes[k];
+    std::uint32_t hits = 0;
+    for (std::size_t j = 0; j < run; ++j) hits += (f[j] & mask) != 0 ? 1u : 0u;
+    if (hits != 0) return true;
+    k += run;
+  }
+  return false;
+}
+
+CK_KERNEL void rotated_indices(std::uint32_t first, std::uint32_t n, std::size_t m,
+                               std::uint32_t* out) {
+  const std::size_t before_wrap = std::min<std::size_t>(m, n - first);
+  for (std::size_t j = 0; j < before_wrap; ++j) out[j] = first + static_cast<std::uint32_t>(j);
+  for (std::size_t j = before_wrap; j < m; ++j)
+    out[j] = static_cast<std::uint32_t>(j - before_wrap);
 }
 
 namespace {

@@ -85,6 +85,16 @@ void weighted_add(const std::int64_t* scores, std::int64_t weight, std::size_t m
                   std::int64_t* totals);
 /// The largest value (m > 0).
 std::int64_t max_value(const std::int64_t* values, std::size_t m);
+/// The first k >= from with values[k] == target, or m.
+std::size_t find_equal(const std::int64_t* values, std::size_t from, std::size_t m,
+                       std::int64_t target);
+/// How many leading nodes[k] equal nodes[0] + k (m > 0).
+std::size_t contiguous_prefix(const std::uint32_t* nodes, std::size_t m);
+/// True when flags[nodes[k]] & mask is non-zero for some k < m.
+bool any_flag(const std::uint8_t* flags, const std::uint32_t* nodes, std::size_t m,
+              std::uint8_t mask);
+/// out[j] = first + j for j < m, wrapping to 0 at n (first < n).
+void rotated_indices(std::uint32_t first, std::uint32_t n, std::size_t m, std::uint32_t* out);
 
 }  // namespace detail::kernels
 CARBONKUBE_NAMESPACE_END
