@@ -36,6 +36,18 @@ from .errors import (
     NotFoundError,
     _BY_STATUS,
 )
+from .ledger import (
+    BudgetAction,
+    BudgetAdvice,
+    BudgetStatus,
+    CarbonTotals,
+    Ledger,
+    Scope,
+    budget_advice,
+    sci,
+)
+from .metrics import Metrics
+from .migration import Candidate, MigrationAdvisor, Recommendation
 from .planner import Plan, plan
 from .signals import Format, Kind, Signals
 from .simulator import POLICIES, load_trace, simulate
@@ -45,6 +57,18 @@ _core._set_error_classes(_BY_STATUS)
 __version__: str = _core.version
 
 __all__ = [
+    "BudgetAction",
+    "BudgetAdvice",
+    "BudgetStatus",
+    "Candidate",
+    "CarbonTotals",
+    "Ledger",
+    "Metrics",
+    "MigrationAdvisor",
+    "Recommendation",
+    "Scope",
+    "budget_advice",
+    "sci",
     "CarbonAwareResourceAllocator",
     "CarbonBudget",
     "ResourceAllocation",

@@ -207,10 +207,17 @@ class Cluster:
             node = snapshot.node_index(node)
         self._core.assume(snapshot._core, pod._core, int(node))
 
-    def snapshot(self, engine: Any, signals: Any = None, at: Time | None = None) -> Snapshot:
+    def snapshot(
+        self, engine: Any, signals: Any = None, at: Time | None = None, ledger: Any = None
+    ) -> Snapshot:
         """Publishes the current state for ``engine`` with carbon ``signals``
-        evaluated at ``at`` (default: the signals' newest point)."""
+        evaluated at ``at`` (default: the signals' newest point). With a
+        ``ledger`` (carbonkube.Ledger), each namespace's budget state on that
+        day drives the budget hook (docs/carbon-accounting.md)."""
         core = self._core.publish(
-            engine._core, None if signals is None else signals._core, unix_seconds(at)
+            engine._core,
+            None if signals is None else signals._core,
+            unix_seconds(at),
+            None if ledger is None else ledger._core,
         )
         return Snapshot(core, engine)

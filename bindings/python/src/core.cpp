@@ -32,6 +32,7 @@
 #include "carbonkube/simulator.hpp"
 #include "carbonkube/workload_trace.hpp"
 #include "internal.hpp"
+#include "ledger_binding.hpp"
 
 namespace py = pybind11;
 
@@ -479,11 +480,14 @@ struct Cluster {
     std::lock_guard lock(mutex);
     check(ck_cluster_assume(handle.get(), snap.handle.get(), pod.pod, node));
   }
-  Snapshot publish(const Engine& engine, Signals* signals, std::int64_t at) {
+  Snapshot publish(const Engine& engine, Signals* signals, std::int64_t at,
+                   const py::object& ledger) {
     ck_snapshot_options o = CK_SNAPSHOT_OPTIONS_INIT;
     o.at = at;
     ck_snapshot* s = nullptr;
     ck_status status;
+    std::unique_lock<std::mutex> ledger_lock;
+    if (!ledger.is_none()) o.ledger = ledger_handle(ledger, ledger_lock);
     {
       py::gil_scoped_release release;
       std::lock_guard lock(mutex);
@@ -857,6 +861,21 @@ py::tuple load_trace(const std::string& path) {
 
 }  // namespace
 
+// The handles ledger.cpp reads (ledger_binding.hpp).
+void ck_python_check(ck_status status) { check(status); }
+const ck_engine* engine_handle(const py::handle& engine) {
+  return engine.cast<const Engine&>().handle.get();
+}
+const ck_signals* signals_handle(const py::handle& signals, std::unique_lock<std::mutex>& lock) {
+  auto& s = signals.cast<Signals&>();
+  lock = std::unique_lock(s.mutex);
+  return s.handle.get();
+}
+const ck_snapshot* snapshot_handle(const py::handle& snapshot) {
+  return snapshot.cast<const Snapshot&>().handle.get();
+}
+const ck_pod* pod_handle(const py::handle& pod) { return pod.cast<const Pod&>().pod; }
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "carbonkube's compiled core (private: use the carbonkube package)";
   m.attr("version") = std::string(ck_version_string());
@@ -913,7 +932,7 @@ PYBIND11_MODULE(_core, m) {
       .def("pod_count", &Cluster::pod_count)
       .def("assume", &Cluster::assume)
       .def("publish", &Cluster::publish, py::arg("engine"), py::arg("signals").none(true),
-           py::arg("at"));
+           py::arg("at"), py::arg("ledger") = py::none());
 
   py::class_<Context>(m, "Context")
       .def(py::init<std::uint64_t>())
@@ -949,5 +968,6 @@ PYBIND11_MODULE(_core, m) {
     }
   });
   bind_allocator(m);
+  bind_ledger(m);
   m.attr("PROFILE_BY_SCHEDULER_NAME") = py::int_(static_cast<std::size_t>(SIZE_MAX));
 }
