@@ -177,6 +177,7 @@ func zoneFlags(t *testing.T, dir string) []string {
 }
 
 // startHost runs carbonkube-host with the kubeconfig, a free --listen port,
+// the seed's katalyst-carbon-scheduler profile, the four zones' carbon data,
 // text logs into dir/host-IDENTITY.log, and extra flags; stopped at test end.
 func startHost(t *testing.T, dir, kubeconfig, identity string, extra ...string) *Host {
 	t.Helper()
@@ -187,7 +188,8 @@ func startHost(t *testing.T, dir, kubeconfig, identity string, extra ...string) 
 	h := &Host{t: t, Identity: identity, Listen: fmt.Sprintf("127.0.0.1:%d", port),
 		LogPath: filepath.Join(dir, "host-"+identity+".log"), done: make(chan struct{})}
 	args := []string{"--kubeconfig", kubeconfig, "--listen", h.Listen, "--identity", identity,
-		"--scheduler-name", schedulerName, "--log-format", "text"}
+		"--scheduler-name", schedulerName, "--log-format", "text",
+		"--scheduler-config", filepath.Join(repoRoot, "examples", "config", "katalyst-carbon-scheduler.yaml")}
 	args = append(args, zoneFlags(t, dir)...)
 	args = append(args, extra...)
 	logFile, err := os.Create(h.LogPath)

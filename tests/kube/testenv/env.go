@@ -208,7 +208,7 @@ func (e *Env) StartAPIServer() error {
 
 // StopAPIServer stops the apiserver (SIGTERM, then SIGKILL) and leaves etcd up.
 func (e *Env) StopAPIServer() {
-	stopProcess(e.apiserver, 20*time.Second)
+	stopProcess(e.apiserver, 5*time.Second)
 	e.apiserver = nil
 }
 
