@@ -162,12 +162,23 @@ CK_KERNEL void rotated_indices(std::uint32_t first, std::uint32_t n, std::size_t
 
 namespace {
 
-// The fused terms. Each loop is written once, node by node with the term's
-// resources unrolled (N is a template parameter), and inlined into the
-// target_clones entry points below, so one pass over a block reads each
-// column once and keeps every intermediate in vector registers. Truncations
-// go through int32 (every value is within 0..100 by then), which every
-// vector width converts natively.
+// The fused terms. Each is computed in two passes over a block of nodes:
+//
+//  1. a vector pass, written once node by node with the term's resources
+//     unrolled (N is a template parameter) and inlined into the
+//     target_clones entry points below, so it reads each column once and
+//     keeps every intermediate in registers. It replaces the divisions that
+//     dominate its cost by multiplications with precomputed reciprocals and
+//     marks every node whose result it cannot prove equal to Go's (score -1:
+//     a separate mark array of another element width stops GCC vectorising);
+//  2. a scalar pass that recomputes exactly (with Go's divisions) only the
+//     marked nodes; then the weighted scores are added to the totals.
+//
+// Truncations go through int32 (every value is within 0..100 by then), which
+// every vector width converts natively.
+
+// A score the vector pass could not certify.
+constexpr std::int64_t kUnsure = -1;
 
 // A term's columns copied into locals before the loop (read through a
 // struct in the loop, they would have to be reloaded after every store, and
@@ -183,7 +194,7 @@ struct Columns {
     const std::size_t base = kContiguous ? nodes[0] : 0;
     for (std::size_t r = 0; r < N; ++r) {
       capacity[r] = res[r].capacity + base;
-      inverse[r] = res[r].inverse ? res[r].inverse + base : nullptr;
+      inverse[r] = res[r].inverse + base;
       used[r] = res[r].used + base;
       pod[r] = res[r].pod_request;
       weight[r] = res[r].weight;
@@ -200,122 +211,196 @@ struct Columns {
 
 inline double truncated(double v) { return static_cast<double>(static_cast<std::int32_t>(v)); }
 
-// LeastAllocated (kLeast) or MostAllocated: per resource floor(x / cap) with
-// x = (cap - req) * 100 or min(req, cap) * 100, exact through the inverse and
-// two integer-valued corrections (all products below 2^53); then the
-// weighted mean over the resources the node has, truncated as Go's int64
-// division (acc <= 40,000 and wsum <= 400, so the double quotient is exact
-// enough to truncate).
+// floor(x / c) for 0 <= x <= 100 c < 2^53 with inv = RN(1 / c): the truncated
+// product is within one of the quotient, and the products (exact: below
+// 2^53) correct it.
+inline double corrected_quotient(double x, double c, double inv) {
+  double q = truncated(x * inv);
+  q -= q * c > x ? 1.0 : 0.0;
+  q += (q + 1.0) * c <= x ? 1.0 : 0.0;
+  return q;
+}
+
+// Per resource of LeastAllocated (kLeast) or MostAllocated: floor(x / cap)
+// with x = (cap - req) * 100 (0 when req > cap) or min(req, cap) * 100,
+// exact through the reciprocal column; resources the node lacks weigh 0.
+template <bool kLeast>
+inline double allocated_resource(double c, double u, double inv) {
+  const double free = c - u;
+  const double x = kLeast ? (free > 0.0 ? free : 0.0) * 100.0 : (u < c ? u : c) * 100.0;
+  return corrected_quotient(x, c, inv);
+}
+
+// Pass 1 of Least/MostAllocated. The weighted mean floor(acc / wsum) uses
+// the reciprocal of the full weight sum W: acc <= 100 W, W <= 400, so
+// acc * RN(1/W) is within 3e-14 of acc / W while a non-integer acc / W is at
+// least 1/W from the next integer; adding 2^-30 therefore truncates to
+// exactly floor(acc / W). A node lacking a resource has another weight sum:
+// marked.
 template <bool kLeast, std::size_t N, bool kContiguous>
-[[gnu::always_inline]] inline void allocated_term(const TermResource* res,
-                                                  const std::uint32_t* nodes, std::size_t m,
-                                                  std::int64_t weight,
-                                                  std::int64_t* __restrict scores,
-                                                  std::int64_t* __restrict totals) {
+[[gnu::always_inline]] inline std::uint32_t allocated_pass(const TermResource* res,
+                                                           const std::uint32_t* nodes,
+                                                           std::size_t m,
+                                                           std::int64_t* __restrict scores) {
   const Columns<N, kContiguous> col(res, nodes);
+  double full_weight = 0.0;
+  for (std::size_t r = 0; r < N; ++r) full_weight += col.weight[r];
+  const double inv_full_weight = 1.0 / full_weight;
+  std::uint32_t marked = 0;
   for (std::size_t j = 0; j < m; ++j) {
     const std::size_t i = col.node(nodes, j);
     double acc = 0.0;
     double wsum = 0.0;
     for (std::size_t r = 0; r < N; ++r) {
       const double c = col.capacity[r][i];
-      const double u = col.used[r][i] + col.pod[r];
-      // Every operation runs on every lane (selects, no branches), so the
-      // loop vectorises: no trapping operation sits under a condition.
-      const double free = c - u;
-      const double x = kLeast ? (free > 0.0 ? free : 0.0) * 100.0 : (u < c ? u : c) * 100.0;
-      double q = truncated(x * col.inverse[r][i]);
-      q -= q * c > x ? 1.0 : 0.0;
-      q += (q + 1.0) * c <= x ? 1.0 : 0.0;
-      const double w = c > 0.0 ? col.weight[r] : 0.0;  // a resource the node lacks is left out
+      const double q =
+          allocated_resource<kLeast>(c, col.used[r][i] + col.pod[r], col.inverse[r][i]);
+      const double w = c > 0.0 ? col.weight[r] : 0.0;
       acc += q * w;
       wsum += w;
     }
-    const double mean = acc / (wsum > 0.0 ? wsum : 1.0);
-    const auto s = static_cast<std::int32_t>(wsum > 0.0 ? mean : 0.0);
-    scores[j] = s;
-    totals[j] += static_cast<std::int64_t>(s) * weight;
+    const bool other_sum = wsum != full_weight;
+    const auto mean = static_cast<std::int32_t>(acc * inv_full_weight + 0x1p-30);
+    scores[j] = other_sum ? kUnsure : mean;
+    marked += other_sum ? 1u : 0u;
   }
+  return marked;
 }
 
-// BalancedAllocation with Go's float operations in Go's order: fractions
-// req / cap capped at 1 for the resources the node has, then |a - b| / 2 for
-// two of them or the population standard deviation for more.
-template <std::size_t N, bool kContiguous>
-[[gnu::always_inline]] inline void balanced_term(const TermResource* res,
-                                                 const std::uint32_t* nodes, std::size_t m,
-                                                 std::int64_t weight,
-                                                 std::int64_t* __restrict scores,
-                                                 std::int64_t* __restrict totals) {
-  const Columns<N, kContiguous> col(res, nodes);
+// Pass 1 of BalancedAllocation over two resources, the configuration every
+// default profile uses. With the reciprocal columns each fraction is within
+// 2 ulp of Go's correctly rounded quotient, so the result (1 - |a - b| / 2) *
+// 100 is within 1e-13 of Go's; its truncation is Go's unless the result lies
+// within 1e-9 of an integer (a == b gives exactly 100, for one): marked.
+template <bool kContiguous>
+[[gnu::always_inline]] inline std::uint32_t balanced_two_pass(const TermResource* res,
+                                                              const std::uint32_t* nodes,
+                                                              std::size_t m,
+                                                              std::int64_t* __restrict scores) {
+  const Columns<2, kContiguous> col(res, nodes);
+  std::uint32_t marked = 0;
   for (std::size_t j = 0; j < m; ++j) {
     const std::size_t i = col.node(nodes, j);
-    double f[N];
-    bool present[N];
-    for (std::size_t r = 0; r < N; ++r) {
-      const double c = col.capacity[r][i];
-      const double v = (col.used[r][i] + col.pod[r]) / (c > 0.0 ? c : 1.0);
-      f[r] = v > 1.0 ? 1.0 : v;
-      present[r] = c > 0.0;
+    const double c0 = col.capacity[0][i];
+    const double c1 = col.capacity[1][i];
+    const double v0 = (col.used[0][i] + col.pod[0]) * col.inverse[0][i];
+    const double v1 = (col.used[1][i] + col.pod[1]) * col.inverse[1][i];
+    const double f0 = v0 > 1.0 ? 1.0 : v0;
+    const double f1 = v1 > 1.0 ? 1.0 : v1;
+    // Bitwise & and | on the comparisons: && and || would branch, and a loop
+    // with branches does not vectorise.
+    const bool both = (c0 > 0.0) & (c1 > 0.0);
+    const double half = std::fabs((f0 - f1) / 2);
+    const double value = (1 - (both ? half : 0.0)) * 100.0;
+    // Within 1e-9 of an integer: value - 1e-9 and value + 1e-9 truncate apart.
+    const auto whole = static_cast<std::int32_t>(value);
+    const auto low = static_cast<std::int32_t>(value - 1e-9);
+    const auto high = static_cast<std::int32_t>(value + 1e-9);
+    const bool unsure = both & (low != high);
+    scores[j] = unsure ? kUnsure : whole;
+    marked += unsure ? 1u : 0u;
+  }
+  return marked;
+}
+
+// BalancedAllocation exactly as Go computes it, for one node: fractions
+// req / cap capped at 1 over the resources the node has, in order, then
+// |a - b| / 2 for two of them or the population standard deviation for more.
+inline std::int32_t balanced_exact(const TermResource* res, std::size_t n, std::size_t i) {
+  double fractions[kMaxTermResources];
+  std::size_t count = 0;
+  double total = 0.0;
+  for (std::size_t r = 0; r < n; ++r) {
+    const double c = res[r].capacity[i];
+    if (!(c > 0.0)) continue;
+    const double v = (res[r].used[i] + res[r].pod_request) / c;
+    const double f = v > 1.0 ? 1.0 : v;
+    total += f;
+    fractions[count++] = f;
+  }
+  double sd = 0.0;
+  if (count == 2) {
+    sd = std::fabs((fractions[0] - fractions[1]) / 2);
+  } else if (count > 2) {
+    const double mean = total / static_cast<double>(count);
+    double sum = 0.0;
+    for (std::size_t r = 0; r < count; ++r) sum += (fractions[r] - mean) * (fractions[r] - mean);
+    sd = std::sqrt(sum / static_cast<double>(count));
+  }
+  return static_cast<std::int32_t>((1 - sd) * 100.0);
+}
+
+// Least/MostAllocated exactly as Go computes it, for one node.
+template <bool kLeast>
+std::int32_t allocated_exact(const TermResource* res, std::size_t n, std::size_t i) {
+  double acc = 0.0;
+  double wsum = 0.0;
+  for (std::size_t r = 0; r < n; ++r) {
+    const double c = res[r].capacity[i];
+    if (!(c > 0.0)) continue;
+    acc += allocated_resource<kLeast>(c, res[r].used[i] + res[r].pod_request, res[r].inverse[i]) *
+           res[r].weight;
+    wsum += res[r].weight;
+  }
+  // acc <= 40,000 and wsum <= 400: the double quotient truncates as Go's
+  // int64 division.
+  return wsum > 0.0 ? static_cast<std::int32_t>(acc / wsum) : 0;
+}
+
+template <TermKind kKind, bool kContiguous>
+[[gnu::always_inline]] inline std::uint32_t vector_pass(const ResourceTerm& t,
+                                                        const std::uint32_t* nodes, std::size_t m,
+                                                        std::int64_t* scores) {
+  auto allocated = [&]<std::size_t N>() {
+    return allocated_pass<kKind == TermKind::kLeastAllocated, N, kContiguous>(t.resources, nodes, m,
+                                                                              scores);
+  };
+  if constexpr (kKind == TermKind::kBalanced) {
+    if (t.count == 2) return balanced_two_pass<kContiguous>(t.resources, nodes, m, scores);
+    // Other counts are rare: every node takes the exact path.
+    std::fill(scores, scores + m, kUnsure);
+    return static_cast<std::uint32_t>(m);
+  } else {
+    switch (t.count) {
+      case 1:
+        return allocated.template operator()<1>();
+      case 2:
+        return allocated.template operator()<2>();
+      case 3:
+        return allocated.template operator()<3>();
+      case 4:
+        return allocated.template operator()<4>();
+      default:
+        std::fill(scores, scores + m, kUnsure);
+        return static_cast<std::uint32_t>(m);
     }
-    double sd = 0.0;
-    if constexpr (N == 2) {
-      const double half = std::fabs((f[0] - f[1]) / 2);
-      sd = present[0] && present[1] ? half : 0.0;
-    } else if constexpr (N > 2) {
-      // The first two present fractions (for exactly two) and the sums over
-      // all present ones; adding +0.0 for an absent one changes no sum.
-      double count = 0.0, first = 0.0, second = 0.0, total = 0.0;
-      for (std::size_t r = 0; r < N; ++r) {
-        second = present[r] && count == 1.0 ? f[r] : second;
-        first = present[r] && count == 0.0 ? f[r] : first;
-        count += present[r] ? 1.0 : 0.0;
-        total += present[r] ? f[r] : 0.0;
-      }
-      const double mean = total / (count > 0.0 ? count : 1.0);
-      double sum = 0.0;
-      for (std::size_t r = 0; r < N; ++r) {
-        const double d = (f[r] - mean) * (f[r] - mean);
-        sum += present[r] ? d : 0.0;
-      }
-      const double spread = __builtin_sqrt(sum / (count > 0.0 ? count : 1.0));
-      const double half = std::fabs((first - second) / 2);
-      sd = count == 2.0 ? half : count > 2.0 ? spread : 0.0;
-    }
-    const auto s = static_cast<std::int32_t>((1 - sd) * 100.0);
-    scores[j] = s;
-    totals[j] += static_cast<std::int64_t>(s) * weight;
   }
 }
 
 template <TermKind kKind, bool kContiguous>
-[[gnu::always_inline]] inline void term_dispatch(const ResourceTerm& t, const std::uint32_t* nodes,
-                                                 std::size_t m, std::int64_t weight,
-                                                 std::int64_t* scores, std::int64_t* totals) {
-  auto run = [&]<std::size_t N>() {
-    if constexpr (kKind == TermKind::kBalanced) {
-      balanced_term<N, kContiguous>(t.resources, nodes, m, weight, scores, totals);
-    } else {
-      allocated_term<kKind == TermKind::kLeastAllocated, N, kContiguous>(t.resources, nodes, m,
-                                                                         weight, scores, totals);
-    }
-  };
-  switch (t.count) {
-    case 1:
-      return run.template operator()<1>();
-    case 2:
-      return run.template operator()<2>();
-    case 3:
-      return run.template operator()<3>();
-    case 4:
-      return run.template operator()<4>();
-    default:  // no resource: every node scores 0 (Balanced: 100)
-      for (std::size_t j = 0; j < m; ++j) {
-        const std::int64_t s = kKind == TermKind::kBalanced ? 100 : 0;
-        scores[j] = s;
-        totals[j] += s * weight;
+[[gnu::always_inline]] inline void term_block(const ResourceTerm& t, const std::uint32_t* nodes,
+                                              std::size_t m, std::int64_t weight,
+                                              std::int64_t* __restrict scores,
+                                              std::int64_t* __restrict totals) {
+  if (vector_pass<kKind, kContiguous>(t, nodes, m, scores) != 0) {
+    for (std::size_t j = 0; j < m; ++j) {
+      if (scores[j] != kUnsure) continue;
+      const std::size_t i = nodes[kContiguous ? 0 : j] + (kContiguous ? j : 0);
+      if constexpr (kKind == TermKind::kBalanced) {
+        scores[j] = balanced_exact(t.resources, t.count, i);
+      } else {
+        scores[j] = allocated_exact<kKind == TermKind::kLeastAllocated>(t.resources, t.count, i);
       }
+    }
   }
+  for (std::size_t j = 0; j < m; ++j) totals[j] += scores[j] * weight;
+}
+
+template <TermKind kKind, bool kContiguous>
+[[gnu::always_inline]] inline void term_run(const ResourceTerm& t, const std::uint32_t* nodes,
+                                            std::size_t m, std::int64_t weight,
+                                            std::int64_t* scores, std::int64_t* totals) {
+  term_block<kKind, kContiguous>(t, nodes, m, weight, scores, totals);
 }
 
 }  // namespace
@@ -323,33 +408,41 @@ template <TermKind kKind, bool kContiguous>
 // One entry point per kind and access pattern, each cloned per instruction set.
 CK_KERNEL void least_term_run(const ResourceTerm& t, const std::uint32_t* nodes, std::size_t m,
                               std::int64_t weight, std::int64_t* scores, std::int64_t* totals) {
-  term_dispatch<TermKind::kLeastAllocated, true>(t, nodes, m, weight, scores, totals);
+  term_run<TermKind::kLeastAllocated, true>(t, nodes, m, weight, scores, totals);
 }
 CK_KERNEL void least_term_gather(const ResourceTerm& t, const std::uint32_t* nodes, std::size_t m,
                                  std::int64_t weight, std::int64_t* scores, std::int64_t* totals) {
-  term_dispatch<TermKind::kLeastAllocated, false>(t, nodes, m, weight, scores, totals);
+  term_run<TermKind::kLeastAllocated, false>(t, nodes, m, weight, scores, totals);
 }
 CK_KERNEL void most_term_run(const ResourceTerm& t, const std::uint32_t* nodes, std::size_t m,
                              std::int64_t weight, std::int64_t* scores, std::int64_t* totals) {
-  term_dispatch<TermKind::kMostAllocated, true>(t, nodes, m, weight, scores, totals);
+  term_run<TermKind::kMostAllocated, true>(t, nodes, m, weight, scores, totals);
 }
 CK_KERNEL void most_term_gather(const ResourceTerm& t, const std::uint32_t* nodes, std::size_t m,
                                 std::int64_t weight, std::int64_t* scores, std::int64_t* totals) {
-  term_dispatch<TermKind::kMostAllocated, false>(t, nodes, m, weight, scores, totals);
+  term_run<TermKind::kMostAllocated, false>(t, nodes, m, weight, scores, totals);
 }
 CK_KERNEL void balanced_term_run(const ResourceTerm& t, const std::uint32_t* nodes, std::size_t m,
                                  std::int64_t weight, std::int64_t* scores, std::int64_t* totals) {
-  term_dispatch<TermKind::kBalanced, true>(t, nodes, m, weight, scores, totals);
+  term_run<TermKind::kBalanced, true>(t, nodes, m, weight, scores, totals);
 }
 CK_KERNEL void balanced_term_gather(const ResourceTerm& t, const std::uint32_t* nodes,
                                     std::size_t m, std::int64_t weight, std::int64_t* scores,
                                     std::int64_t* totals) {
-  term_dispatch<TermKind::kBalanced, false>(t, nodes, m, weight, scores, totals);
+  term_run<TermKind::kBalanced, false>(t, nodes, m, weight, scores, totals);
 }
 
 void score_term(const ResourceTerm& term, const std::uint32_t* nodes, std::size_t m,
                 bool contiguous, std::int64_t weight, std::int64_t* scores, std::int64_t* totals) {
   if (m == 0) return;
+  if (term.count == 0) {  // no resource: every node scores 0 (Balanced: 100), as Go
+    const std::int64_t s = term.kind == TermKind::kBalanced ? 100 : 0;
+    for (std::size_t j = 0; j < m; ++j) {
+      scores[j] = s;
+      totals[j] += s * weight;
+    }
+    return;
+  }
   switch (term.kind) {
     case TermKind::kLeastAllocated:
       return contiguous ? least_term_run(term, nodes, m, weight, scores, totals)
