@@ -24,20 +24,11 @@
 #include "carbonkube/scheduler.hpp"
 #include "carbonkube/signals.hpp"
 #include "carbonkube/snapshot.hpp"
+#include "synthetic.hpp"
 
 using namespace carbonkube;
 
 namespace {
-
-const char* kFitBalanced = R"(apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-profiles:
-- percentageOfNodesToScore: 100
-  plugins:
-    multiPoint: {disabled: [{name: '*'}]}
-    filter: {enabled: [{name: NodeResourcesFit}]}
-    score: {enabled: [{name: NodeResourcesFit}, {name: NodeResourcesBalancedAllocation}]}
-)";
 
 struct Inputs {
   KubeObjects objs;
@@ -83,7 +74,8 @@ void run(benchmark::State& state, const Inputs& in, const Scheduler& sched,
 void BM_CompareFitBalanced(benchmark::State& state) {
   Inputs in;
   if (!load(state, in)) return;
-  Scheduler sched(compile_profile(parse_scheduler_config(kFitBalanced, "fit-balanced.yaml")));
+  Scheduler sched(
+      compile_profile(parse_scheduler_config(ck_bench::kFitBalancedConfig, "fit-balanced.yaml")));
   run(state, in, sched, nullptr);
 }
 BENCHMARK(BM_CompareFitBalanced)->Unit(benchmark::kMillisecond);
@@ -111,10 +103,8 @@ void BM_CompareSeedProfile(benchmark::State& state) {
   }
   const ClusterConditions cond =
       ClusterConditions::build(*in.snap, zones, signals, std::strtoll(at, nullptr, 10));
-  std::string yaml(seed_profile_yaml());
-  const std::string key = "- schedulerName: katalyst-carbon-scheduler\n";
-  yaml.insert(yaml.find(key) + key.size(), "  percentageOfNodesToScore: 100\n");
-  Scheduler sched(compile_profile(parse_scheduler_config(yaml, "seed-100.yaml")));
+  Scheduler sched(compile_profile(parse_scheduler_config(
+      ck_bench::seed_profile_all_nodes(seed_profile_yaml()), "seed-100.yaml")));
   run(state, in, sched, &cond);
 }
 BENCHMARK(BM_CompareSeedProfile)->Unit(benchmark::kMillisecond);

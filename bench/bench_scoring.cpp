@@ -15,23 +15,6 @@ using namespace carbonkube;
 
 namespace {
 
-const char* kFitBalanced = R"(apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-profiles:
-- percentageOfNodesToScore: 100
-  plugins:
-    multiPoint: {disabled: [{name: '*'}]}
-    filter: {enabled: [{name: NodeResourcesFit}]}
-    score: {enabled: [{name: NodeResourcesFit}, {name: NodeResourcesBalancedAllocation}]}
-)";
-
-// kube-scheduler's default plugins (those carbonkube runs), all nodes scored.
-const char* kDefaultAll = R"(apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-profiles:
-- percentageOfNodesToScore: 100
-)";
-
 void score_one_pod(benchmark::State& state, const char* config) {
   const int n = static_cast<int>(state.range(0));
   auto snap = ClusterState::build(ck_bench::synthetic_cluster(n, 10));
@@ -50,14 +33,18 @@ void score_one_pod(benchmark::State& state, const char* config) {
   state.counters["snapshot_bytes_per_node"] = static_cast<double>(snap->memory_bytes()) / n;
 }
 
-void BM_ScoreFitBalanced(benchmark::State& state) { score_one_pod(state, kFitBalanced); }
+void BM_ScoreFitBalanced(benchmark::State& state) {
+  score_one_pod(state, ck_bench::kFitBalancedConfig);
+}
 BENCHMARK(BM_ScoreFitBalanced)
     ->RangeMultiplier(10)
     ->Range(100, 100000)
     ->Arg(5000)
     ->Unit(benchmark::kMicrosecond);
 
-void BM_ScoreDefaultProfile(benchmark::State& state) { score_one_pod(state, kDefaultAll); }
+void BM_ScoreDefaultProfile(benchmark::State& state) {
+  score_one_pod(state, ck_bench::kDefaultPluginsConfig);
+}
 BENCHMARK(BM_ScoreDefaultProfile)->Arg(5000)->Unit(benchmark::kMicrosecond);
 
 // The seed's full profile with carbon conditions (4 grid zones, hourly
@@ -102,11 +89,8 @@ void BM_ScoreSeedProfile(benchmark::State& state) {
   TopologyTable table = TopologyTable::build(*snap, topo);
   ClusterConditions cond = ClusterConditions::build(*snap, zones, signals, 1689444000);
   cond.topology = &table;
-  // The seed's profile, with every node scored (the seed leaves the adaptive default).
-  std::string yaml(seed_profile_yaml());
-  const std::string key = "- schedulerName: katalyst-carbon-scheduler\n";
-  yaml.insert(yaml.find(key) + key.size(), "  percentageOfNodesToScore: 100\n");
-  Scheduler sched(compile_profile(parse_scheduler_config(yaml, "seed-100.yaml")));
+  Scheduler sched(compile_profile(parse_scheduler_config(
+      ck_bench::seed_profile_all_nodes(seed_profile_yaml()), "seed-100.yaml")));
   Pod pod = ck_bench::pending_pod(0);
   pod.annotations = {{"carbon-kube.io/qos-profile", "mixed-burstable"}};
   CompiledPod cp = compile_pod(pod, *snap);

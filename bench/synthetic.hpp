@@ -1,14 +1,46 @@
-// bench/synthetic.hpp: seeded synthetic clusters for the benchmarks: nodes in
-// a few zones with realistic capacities, ten bound pods per node, and pending
-// pods with typical requests.
+// bench/synthetic.hpp: what the benchmarks share: seeded synthetic clusters
+// (nodes in a few zones with realistic capacities, ten bound pods per node,
+// pending pods with typical requests) and the scheduler configurations they
+// time.
 #pragma once
 
 #include <random>
 #include <string>
+#include <string_view>
 
 #include "carbonkube/kube.hpp"
 
 namespace ck_bench {
+
+/// The configuration of issue 2's target: NodeResourcesFit (filter and
+/// LeastAllocated) + NodeResourcesBalancedAllocation, every node scored.
+inline constexpr const char* kFitBalancedConfig = R"(apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- percentageOfNodesToScore: 100
+  plugins:
+    multiPoint: {disabled: [{name: '*'}]}
+    filter: {enabled: [{name: NodeResourcesFit}]}
+    score: {enabled: [{name: NodeResourcesFit}, {name: NodeResourcesBalancedAllocation}]}
+)";
+
+/// kube-scheduler's default plugins that carbonkube runs (NodeUnschedulable,
+/// TaintToleration, NodeAffinity, NodeResourcesFit, BalancedAllocation),
+/// every node scored.
+inline constexpr const char* kDefaultPluginsConfig = R"(apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- percentageOfNodesToScore: 100
+)";
+
+/// The seed's profile (katalyst-carbon-scheduler) with every node scored (the
+/// seed leaves kube-scheduler's adaptive default).
+inline std::string seed_profile_all_nodes(std::string_view seed_yaml) {
+  std::string yaml(seed_yaml);
+  const std::string key = "- schedulerName: katalyst-carbon-scheduler\n";
+  yaml.insert(yaml.find(key) + key.size(), "  percentageOfNodesToScore: 100\n");
+  return yaml;
+}
 
 inline carbonkube::KubeObjects synthetic_cluster(int nodes, int pods_per_node,
                                                  std::uint64_t seed = 42) {
