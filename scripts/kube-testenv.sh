@@ -10,7 +10,8 @@
 #   scripts/kube-testenv.sh test [ARGS]      go test ./... in tests/kube against the host binary
 #                                            ($CARBONKUBE_HOST, default build/bin/carbonkube-host);
 #                                            exit 77 (skipped) when Go or the host binary is missing
-#   scripts/kube-testenv.sh bench [CASES]    pods bound per second, CASES like 1000x5000,5000x10000
+#   scripts/kube-testenv.sh bench [CASES]    pods bound per second, CASES like 1000x5000,5000x10000;
+#                                            KUBE_BENCH_MODES=live,precreated (integration/throughput_test.go)
 #
 # Environment: KUBE_TESTENV_BIN (where the binary goes), CARBONKUBE_HOST,
 # KUBE_TEST_WORKDIR (where each test's logs and etcd data go; kept on failure).
@@ -80,6 +81,7 @@ case "$command" in
     need_go
     export CARBONKUBE_HOST="${CARBONKUBE_HOST:-$root/build/bin/carbonkube-host}"
     export KUBE_BENCH="${1:-1000x5000,5000x10000}"
+    export KUBE_BENCH_MODES="${KUBE_BENCH_MODES:-live,precreated}"
     build
     cd "$module"
     exec "$GO" test -count=1 -timeout 90m -run 'TestThroughput' -v ./integration
