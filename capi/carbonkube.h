@@ -89,6 +89,7 @@ CK_API const char* ck_status_name(ck_status status);
  * Thread safety: immutable; any number of threads may use one engine. */
 
 typedef struct ck_engine ck_engine;
+typedef struct ck_limits ck_limits; /* defined under "Input limits" */
 
 typedef struct ck_engine_options {
   size_t struct_size; /* sizeof(ck_engine_options) */
@@ -110,10 +111,14 @@ typedef struct ck_engine_options {
    * default. */
   int64_t max_signal_age_seconds;
   double max_g_per_kwh;
+  /* Added in 0.1 (limits): the input limits of the Pods parsed for this
+   * engine (ck_pod_create, ck_pod_list_create); NULL: the defaults. See
+   * "Input limits" below. */
+  const ck_limits* limits;
 } ck_engine_options;
 
 #define CK_ENGINE_OPTIONS_INIT \
-  { sizeof(ck_engine_options), NULL, 0, NULL, 0, NULL, 0, 0, 0.0 }
+  { sizeof(ck_engine_options), NULL, 0, NULL, 0, NULL, 0, 0, 0.0, NULL }
 
 /* Compiles an engine. Errors name the document and field at fault. */
 CK_API ck_status ck_engine_create(ck_engine** out, const ck_engine_options* options);
@@ -737,7 +742,8 @@ CK_API ck_status ck_allocator_restore(ck_allocator* allocator, const char* text,
  * nesting depth a parser accepts. Larger input fails with
  * CK_ERROR_LIMIT_EXCEEDED and a message naming the limit. Limits belong to
  * the handle that parses: ck_cluster (ck_cluster_apply, ck_ledger_account
- * with it), ck_signals (ck_signals_load). Defaults: 1 GiB, 1,000,000
+ * with it), ck_signals (ck_signals_load), and the engine (ck_engine_options.
+ * limits: ck_pod_create, ck_pod_list_create). Defaults: 1 GiB, 1,000,000
  * objects, depth 128. A field of 0 keeps the default. */
 
 typedef struct ck_limits {

@@ -61,6 +61,7 @@ struct EngineState {
   ck::QosProfileSet qos = ck::QosProfileSet::defaults();
   std::optional<ck::ZoneMap> zones;
   ck::SignalPolicy policy;
+  ck::ParseLimits limits;  // ck_engine_options.limits: the Pods parsed for it
 
   std::size_t profile_for(const ck::Pod& pod, std::size_t requested) const {
     if (requested != CK_PROFILE_BY_SCHEDULER_NAME) return requested;
@@ -307,8 +308,10 @@ CK_API ck_status ck_engine_create(ck_engine** out, const ck_engine_options* opti
     require(out, "out");
     static const ck_engine_options kDefaults = CK_ENGINE_OPTIONS_INIT;
     const ck_engine_options o =
-        options_arg(options, kDefaults, sizeof(ck_engine_options), "ck_engine_options");
+        // The first version ended before `limits`.
+        options_arg(options, kDefaults, offsetof(ck_engine_options, limits), "ck_engine_options");
     auto state = std::make_shared<EngineState>();
+    state->limits = limits_arg(o.limits);
     const std::string_view config =
         text_arg(o.scheduler_config, o.scheduler_config_len, "scheduler_config");
     const ck::SchedulerConfig parsed =
@@ -796,7 +799,7 @@ CK_API ck_status ck_pod_create(ck_pod** out, const ck_snapshot* snapshot, const 
     require(out, "out");
     require(snapshot, "snapshot");
     const std::string_view body = text_arg(text, text_len, "text");
-    ck::KubeObjects objects = ck::parse_kube_objects(body, "pod");
+    ck::KubeObjects objects = ck::parse_kube_objects(body, "pod", snapshot->state->engine->limits);
     if (objects.pods.size() != 1 || !objects.nodes.empty())
       fail(CK_ERROR_INVALID_INPUT, fmt::format("expected exactly one Pod, got {} pods and {} nodes",
                                                objects.pods.size(), objects.nodes.size()));
@@ -819,7 +822,8 @@ CK_API ck_status ck_pod_list_create(ck_pod_list** out, const ck_snapshot* snapsh
     require(out, "out");
     require(snapshot, "snapshot");
     const std::string_view body = text_arg(text, text_len, "text");
-    ck::KubeObjects objects = ck::parse_kube_objects(body, source ? source : "pods");
+    ck::KubeObjects objects =
+        ck::parse_kube_objects(body, source ? source : "pods", snapshot->state->engine->limits);
     auto list = std::make_unique<ck_pod_list>();
     for (ck::Pod& p : objects.pods) {
       if (!p.is_pending()) continue;

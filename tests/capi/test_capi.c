@@ -1317,6 +1317,38 @@ static void test_ledger_account(void) {
   CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "cluster is NULL",
               ck_cluster_set_limits(NULL, NULL, NULL));
   {
+    /* The engine's limits apply to the Pods parsed for it; an older
+     * caller's engine options (without `limits`) still work. */
+    ck_engine_options eo = CK_ENGINE_OPTIONS_INIT;
+    ck_engine* limited = NULL;
+    ck_snapshot* snap = NULL;
+    ck_pod_list* list = NULL;
+    ck_limits el = CK_LIMITS_INIT;
+    el.max_objects = 2;
+    eo.limits = &el;
+    CHECK_OK(ck_engine_create(&limited, &eo));
+    CHECK_OK(ck_snapshot_publish(&snap, tiny, limited, NULL));
+    CHECK_FAILS(CK_ERROR_LIMIT_EXCEEDED, "limit of 2 objects",
+                ck_pod_list_create(&list, snap, pods, len, "pods.yaml"));
+    CHECK(list == NULL);
+    ck_snapshot_free(snap);
+    ck_engine_free(limited);
+    eo.limits = NULL;
+    eo.struct_size = offsetof(ck_engine_options, limits);
+    CHECK_OK(ck_engine_create(&limited, &eo));
+    CHECK_OK(ck_snapshot_publish(&snap, tiny, limited, NULL));
+    CHECK_OK(ck_pod_list_create(&list, snap, pods, len, "pods.yaml"));
+    CHECK(ck_pod_list_count(list) == 5);
+    ck_pod_list_free(list);
+    ck_snapshot_free(snap);
+    ck_engine_free(limited);
+    el.struct_size = 1;
+    eo = (ck_engine_options)CK_ENGINE_OPTIONS_INIT;
+    eo.limits = &el;
+    CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ck_limits.struct_size",
+                ck_engine_create(&limited, &eo));
+  }
+  {
     ck_limits sl = CK_LIMITS_INIT;
     size_t skipped = 0;
     char* text = ck_test_read("data/carbon/electricitymaps/ES_2023_hourly.csv", &len);
