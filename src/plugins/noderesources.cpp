@@ -203,11 +203,38 @@ class NodeResourcesFit final : public Plugin {
                             view(snap.requested(r).data(), idx, m, run, used_buf), request, bit, m,
                             out);
     };
+    // The pod-count, cpu, memory and ephemeral-storage checks fused into one
+    // pass for consecutive nodes (the usual block); checks the pod does not
+    // need are off.
+    constexpr std::int64_t kOff = std::numeric_limits<std::int64_t>::min();
+    auto fused = [&](ResourceId r, std::int64_t request, std::uint32_t bit) {
+      const bool on = pod.requests_anything && request > 0;
+      return kernels::FitCheck{snap.allocatable(r).data(), snap.requested(r).data(),
+                               on ? request : kOff, bit};
+    };
+    const kernels::FitCheck checks[3] = {fused(kCpu, cpu, kInsufficientCpu),
+                                         fused(kMemory, mem, kInsufficientMemory),
+                                         fused(kEphemeralStorage, eph, kInsufficientEphemeral)};
     for (std::size_t base = 0; base < nodes.size(); base += kChunk) {
       const std::size_t m = std::min(kChunk, nodes.size() - base);
       const NodeIndex* idx = nodes.data() + base;
       const bool run = contiguous(idx, m);
       std::uint32_t* out = reasons.data() + base;
+      if (run) {
+        kernels::FitCheck at[3] = {checks[0], checks[1], checks[2]};
+        for (auto& c : at) {
+          c.allocatable += idx[0];
+          c.used += idx[0];
+        }
+        kernels::fit_checks(pods + idx[0], max_pods + idx[0], kTooManyPods, at, m, out);
+        if (!pod.requests_anything) continue;
+        for (std::size_t sc = 0; sc < n_scalars; ++sc)
+          kernels::insufficient(scalars[sc].alloc + idx[0], scalars[sc].used + idx[0],
+                                scalars[sc].request, kInsufficientScalar, m, out);
+        if (always)
+          for (std::size_t j = 0; j < m; ++j) out[j] |= always;
+        continue;
+      }
       const std::int32_t* pod_view = pods + idx[0];
       if (!run) {
         for (std::size_t j = 0; j < m; ++j) pods_buf[j] = pods[idx[j]];

@@ -91,6 +91,24 @@ CK_KERNEL void too_many_pods(const std::int32_t* pods, const std::int64_t* max_p
     reasons[j] = static_cast<std::int64_t>(pods[j]) + 1 > max_pods[j] ? bit : 0u;
 }
 
+CK_KERNEL void fit_checks(const std::int32_t* pods, const std::int64_t* max_pods,
+                          std::uint32_t pods_bit, const FitCheck (&checks)[3], std::size_t m,
+                          std::uint32_t* reasons) {
+  // Locals, not the struct, in the loop: GCC vectorises only then.
+  const std::int64_t *a0 = checks[0].allocatable, *u0 = checks[0].used;
+  const std::int64_t *a1 = checks[1].allocatable, *u1 = checks[1].used;
+  const std::int64_t *a2 = checks[2].allocatable, *u2 = checks[2].used;
+  const std::int64_t r0 = checks[0].request, r1 = checks[1].request, r2 = checks[2].request;
+  const std::uint32_t b0 = checks[0].bit, b1 = checks[1].bit, b2 = checks[2].bit;
+  for (std::size_t j = 0; j < m; ++j) {
+    std::uint32_t r = static_cast<std::int64_t>(pods[j]) + 1 > max_pods[j] ? pods_bit : 0u;
+    r |= r0 > a0[j] - u0[j] ? b0 : 0u;
+    r |= r1 > a1[j] - u1[j] ? b1 : 0u;
+    r |= r2 > a2[j] - u2[j] ? b2 : 0u;
+    reasons[j] = r;
+  }
+}
+
 CK_KERNEL bool any_nonzero(const std::uint32_t* reasons, std::size_t m) {
   std::uint32_t any = 0;
   for (std::size_t j = 0; j < m; ++j) any |= reasons[j];

@@ -78,6 +78,17 @@ void insufficient(const std::int64_t* allocatable, const std::int64_t* used, std
 /// reasons = bit where pods + 1 > max_pods, else 0 (the first check of a node).
 void too_many_pods(const std::int32_t* pods, const std::int64_t* max_pods, std::uint32_t bit,
                    std::size_t m, std::uint32_t* reasons);
+/// One "request > allocatable - used" check of NodeResourcesFit's filter.
+struct FitCheck {
+  const std::int64_t* allocatable;
+  const std::int64_t* used;
+  std::int64_t request;  // INT64_MIN: the check is off (never fails)
+  std::uint32_t bit;
+};
+/// NodeResourcesFit's pod-count and three resource checks in one pass over
+/// m consecutive nodes (columns start at the first): reasons = the failed bits.
+void fit_checks(const std::int32_t* pods, const std::int64_t* max_pods, std::uint32_t pods_bit,
+                const FitCheck (&checks)[3], std::size_t m, std::uint32_t* reasons);
 /// True when any reason is non-zero.
 bool any_nonzero(const std::uint32_t* reasons, std::size_t m);
 /// totals += weight * scores.
