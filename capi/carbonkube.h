@@ -4,7 +4,9 @@
  * and carbon profiles, a cluster kept current from Kubernetes objects (JSON
  * or YAML bytes, or plain arrays), carbon signals, immutable snapshots,
  * scoring one pod or a batch of pods into caller buffers, the reasons behind
- * a result, and the zone QoS reconciler.
+ * a result, the zone QoS reconciler, forecasts and the temporal planner, the
+ * allocator, the carbon ledger with daily budgets (and the budget hook the
+ * carbon plugins apply), the migration advisor and Prometheus metrics.
  *
  * Conventions (docs/c-api.md has the whole story):
  * - Everything is prefixed ck_ / CK_. Handles are opaque; each has a create
