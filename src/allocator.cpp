@@ -162,9 +162,9 @@ const ContainerRecommender* CarbonAwareResourceAllocator::recommender(
 
 std::string CarbonAwareResourceAllocator::save_optimizer() const { return s_->rl.save(); }
 
-void CarbonAwareResourceAllocator::restore_optimizer(std::string_view text,
-                                                     std::string_view source) {
-  s_->rl = RlOptimizer::restore(text, source);
+void CarbonAwareResourceAllocator::restore_optimizer(std::string_view text, std::string_view source,
+                                                     const ParseLimits& limits) {
+  s_->rl = RlOptimizer::restore(text, source, limits);
 }
 
 CARBONKUBE_NAMESPACE_END

@@ -143,7 +143,7 @@ Json yaml_to_json(const YAML::Node& node, std::size_t depth, YamlBudget& budget,
   --budget.nodes_left;
   if (depth > budget.max_depth)
     throw Error(ErrorKind::kLimitExceeded,
-                fmt::format("{}: nesting deeper than the limit of {} (line {})", source,
+                fmt::format("{}: nesting deeper than the limit of {} (max_depth; line {})", source,
                             budget.max_depth, node.Mark().line + 1));
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -174,12 +174,16 @@ Json yaml_to_json(const YAML::Node& node, std::size_t depth, YamlBudget& budget,
 
 }  // namespace
 
-std::vector<Json> parse_documents(std::string_view text, std::string_view source,
-                                  const ParseLimits& limits) {
+void check_input_size(std::string_view text, std::string_view source, const ParseLimits& limits) {
   if (text.size() > limits.max_bytes)
     throw Error(ErrorKind::kLimitExceeded,
-                fmt::format("{}: input is {} bytes, over the limit of {} bytes", source,
+                fmt::format("{}: input is {} bytes, over the limit of {} bytes (max_bytes)", source,
                             text.size(), limits.max_bytes));
+}
+
+std::vector<Json> parse_documents(std::string_view text, std::string_view source,
+                                  const ParseLimits& limits) {
+  check_input_size(text, source, limits);
   auto first = std::find_if(text.begin(), text.end(),
                             [](char c) { return c != ' ' && c != '\n' && c != '\r' && c != '\t'; });
   if (first == text.end()) throw InvalidInput(fmt::format("{}: empty document", source));
@@ -188,8 +192,9 @@ std::vector<Json> parse_documents(std::string_view text, std::string_view source
     const std::size_t max_depth = limits.max_depth;
     Json::parser_callback_t depth_guard = [&](int depth, Json::parse_event_t, Json&) {
       if (static_cast<std::size_t>(depth) > max_depth)
-        throw Error(ErrorKind::kLimitExceeded,
-                    fmt::format("{}: nesting deeper than the limit of {}", source, max_depth));
+        throw Error(
+            ErrorKind::kLimitExceeded,
+            fmt::format("{}: nesting deeper than the limit of {} (max_depth)", source, max_depth));
       return true;
     };
     try {
@@ -267,8 +272,9 @@ struct ObjectReader {
       return;
     }
     if (++count > limits.max_objects)
-      throw Error(ErrorKind::kLimitExceeded, fmt::format("{}: more than the limit of {} objects",
-                                                         where.str(), limits.max_objects));
+      throw Error(ErrorKind::kLimitExceeded,
+                  fmt::format("{}: more than the limit of {} objects (max_objects)", where.str(),
+                              limits.max_objects));
     if (kind.empty()) where.fail("missing kind");
     if (known(kind)) {
       visit(obj, where, kind);

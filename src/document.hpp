@@ -22,6 +22,10 @@ namespace detail {
 
 using Json = nlohmann::json;
 
+/// Throws Error(kLimitExceeded) naming max_bytes when text is longer than
+/// limits.max_bytes. Every parser calls it before reading anything.
+void check_input_size(std::string_view text, std::string_view source, const ParseLimits& limits);
+
 /// Parses JSON (text starting with '{' or '[') or a stream of YAML documents.
 /// Plain YAML scalars follow the YAML 1.2 core schema (null, bool, int,
 /// float); quoted ones stay strings.

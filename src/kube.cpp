@@ -383,13 +383,21 @@ KubeObjects parse_kube_objects(std::string_view text, std::string_view source,
   return out;
 }
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, const ParseLimits& limits) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::kIo, fmt::format("{}: cannot open file", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (got > limits.max_bytes - text.size())
+      throw Error(ErrorKind::kLimitExceeded,
+                  fmt::format("{}: file is over the limit of {} bytes (max_bytes)", path,
+                              limits.max_bytes));
+    text.append(chunk, got);
+  }
   if (in.bad()) throw Error(ErrorKind::kIo, fmt::format("{}: read error", path));
-  return ss.str();
+  return text;
 }
 
 CARBONKUBE_NAMESPACE_END

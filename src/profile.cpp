@@ -209,8 +209,9 @@ bool implements_score(std::string_view n) { return capabilities(n).score; }
 
 }  // namespace
 
-SchedulerConfig parse_scheduler_config(std::string_view text, std::string_view source) {
-  const Json doc = detail::parse_one_document(text, source, ParseLimits{});
+SchedulerConfig parse_scheduler_config(std::string_view text, std::string_view source,
+                                       const ParseLimits& limits) {
+  const Json doc = detail::parse_one_document(text, source, limits);
   Where where{std::string(source), ""};
   if (!doc.is_object()) where.fail("expected a KubeSchedulerConfiguration object");
   std::string kind = detail::read_string(doc, "kind", where);

@@ -124,8 +124,9 @@ void check_increasing(const std::array<QosProfile, 3>& p,
   }
 }
 
-Json one_object(std::string_view text, std::string_view source, std::string_view what) {
-  Json doc = detail::parse_one_document(text, source, ParseLimits{}, what);
+Json one_object(std::string_view text, std::string_view source, std::string_view what,
+                const ParseLimits& limits) {
+  Json doc = detail::parse_one_document(text, source, limits, what);
   if (!doc.is_object())
     throw InvalidInput(
         fmt::format("{}: expected a {} object, got {}", source, what, doc.type_name()));
@@ -351,8 +352,9 @@ double parse_go_duration(std::string_view text) {
   return static_cast<double>(ns) / 1e9;
 }
 
-CarbonProfile parse_carbon_profile(std::string_view text, std::string_view source) {
-  const Json obj = one_object(text, source, "CarbonProfile");
+CarbonProfile parse_carbon_profile(std::string_view text, std::string_view source,
+                                   const ParseLimits& limits) {
+  const Json obj = one_object(text, source, "CarbonProfile", limits);
   Where top(std::string(source), "");
   detail::check_keys(obj, top, {"apiVersion", "kind", "metadata", "spec", "status"});
   constexpr std::string_view kApiVersion = "carbon.katalyst.io/v1alpha1";
@@ -446,8 +448,9 @@ CarbonProfile parse_carbon_profile(std::string_view text, std::string_view sourc
   return out;
 }
 
-QosProfileSet parse_helm_qos_profiles(std::string_view text, std::string_view source) {
-  const Json values = one_object(text, source, "Helm values");
+QosProfileSet parse_helm_qos_profiles(std::string_view text, std::string_view source,
+                                      const ParseLimits& limits) {
+  const Json values = one_object(text, source, "Helm values", limits);
   Where top(std::string(source), "");
   auto seed = seed_profiles();
   std::array<QosProfile, 3> profiles = {seed[0].profile, seed[1].profile, seed[2].profile};

@@ -435,8 +435,9 @@ std::string memory_quantity(double bytes) {
 }  // namespace
 
 std::vector<NamedRecommendation> parse_container_recommendations(std::string_view text,
-                                                                 std::string_view source) {
-  const Json doc = detail::parse_one_document(text, source, ParseLimits{}, "recommendation");
+                                                                 std::string_view source,
+                                                                 const ParseLimits& limits) {
+  const Json doc = detail::parse_one_document(text, source, limits, "recommendation");
   Where where(std::string(source), "");
   const Json* list = nullptr;
   if (doc.is_object()) {

@@ -550,8 +550,9 @@ std::string RlOptimizer::save() const {
   return j.dump();
 }
 
-RlOptimizer RlOptimizer::restore(std::string_view text, std::string_view source) {
-  const Json doc = detail::parse_one_document(text, source, ParseLimits{}, "RL optimizer state");
+RlOptimizer RlOptimizer::restore(std::string_view text, std::string_view source,
+                                 const ParseLimits& limits) {
+  const Json doc = detail::parse_one_document(text, source, limits, "RL optimizer state");
   const Where where(std::string(source), "");
   if (!doc.is_object()) where.fail("expected an object");
   const std::string format = detail::read_string(doc, "format", where);

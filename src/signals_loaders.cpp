@@ -9,7 +9,10 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "carbonkube/error.hpp"
 #include "carbonkube/signals.hpp"
@@ -80,7 +83,8 @@ class Collector {
   void add(Builder& b, bool forecast, SignalPoint p, std::string where) {
     if (++points_ > options_.limits.max_objects)
       throw Error(ErrorKind::kLimitExceeded,
-                  fmt::format("{}: more than {} points", source_, options_.limits.max_objects));
+                  fmt::format("{}: more than the limit of {} points (max_objects)", source_,
+                              options_.limits.max_objects));
     (forecast ? b.forecast : b.history).push_back(Pending{p, std::move(where)});
   }
 
@@ -358,10 +362,7 @@ class CsvReader {
 
 SignalLoad load_electricitymaps_csv(std::string_view text, std::string_view source,
                                     IntensityScope scope, const SignalLoadOptions& options) {
-  if (text.size() > options.limits.max_bytes)
-    throw Error(ErrorKind::kLimitExceeded,
-                fmt::format("{}: input is {} bytes, over the limit of {} bytes", source,
-                            text.size(), options.limits.max_bytes));
+  detail::check_input_size(text, source, options.limits);
   const IntensityKind kind = make_intensity_kind(IntensityBasis::kAverage, scope);
   if (options.kind && *options.kind != kind)
     throw InvalidInput(fmt::format("{}: the data is {}, but {} was asked for", source,
@@ -740,6 +741,68 @@ SignalLoad load_carbon_aware_sdk_json(std::string_view text, std::string_view so
     }
   }
   return col.finish(kind, 3600);
+}
+
+namespace {
+
+constexpr std::pair<SignalFormat, std::string_view> kSignalFormatNames[] = {
+    {SignalFormat::kElectricityMapsCsv, "electricitymaps-csv"},
+    {SignalFormat::kElectricityMapsJson, "electricitymaps-json"},
+    {SignalFormat::kWattTimeJson, "watttime"},
+    {SignalFormat::kUkCarbonIntensityJson, "uk-carbon-intensity"},
+    {SignalFormat::kCarbonAwareSdkJson, "carbon-aware-sdk"},
+};
+
+bool starts_with_csv_header(std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  if (text.starts_with('"')) text.remove_prefix(1);
+  return text.starts_with("Datetime (UTC)");
+}
+
+}  // namespace
+
+std::string_view signal_format_name(SignalFormat format) {
+  for (const auto& [f, name] : kSignalFormatNames)
+    if (f == format) return name;
+  return "unknown";
+}
+
+std::optional<SignalFormat> parse_signal_format(std::string_view name) {
+  for (const auto& [f, n] : kSignalFormatNames)
+    if (n == name) return f;
+  return std::nullopt;
+}
+
+std::optional<SignalFormat> detect_signal_format(std::string_view text, std::string_view name) {
+  if (name.ends_with(".csv") || starts_with_csv_header(text))
+    return SignalFormat::kElectricityMapsCsv;
+  auto has_key = [&](std::string_view quoted_key) {
+    return text.find(quoted_key) != std::string_view::npos;
+  };
+  if (has_key("\"point_time\"")) return SignalFormat::kWattTimeJson;
+  if (has_key("\"forecastData\"") || has_key("\"location\""))
+    return SignalFormat::kCarbonAwareSdkJson;
+  if (has_key("\"intensity\"")) return SignalFormat::kUkCarbonIntensityJson;
+  if (has_key("\"carbonIntensity\"")) return SignalFormat::kElectricityMapsJson;
+  return std::nullopt;
+}
+
+SignalLoad load_signals(std::string_view text, std::string_view source, SignalFormat format,
+                        IntensityScope scope, const SignalLoadOptions& options) {
+  switch (format) {
+    case SignalFormat::kElectricityMapsCsv:
+      return load_electricitymaps_csv(text, source, scope, options);
+    case SignalFormat::kElectricityMapsJson:
+      return load_electricitymaps_json(text, source, options);
+    case SignalFormat::kWattTimeJson:
+      return load_watttime_json(text, source, options);
+    case SignalFormat::kUkCarbonIntensityJson:
+      return load_uk_carbon_intensity_json(text, source, options);
+    case SignalFormat::kCarbonAwareSdkJson:
+      return load_carbon_aware_sdk_json(text, source, options);
+  }
+  throw InvalidInput(
+      fmt::format("{}: unknown carbon signal format {}", source, static_cast<int>(format)));
 }
 
 CARBONKUBE_NAMESPACE_END

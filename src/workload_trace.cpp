@@ -11,6 +11,7 @@
 
 #include "carbonkube/error.hpp"
 #include "carbonkube/kube.hpp"
+#include "document.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
 
@@ -58,7 +59,9 @@ double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) *
 
 }  // namespace
 
-std::vector<TraceJob> parse_workload_csv(std::string_view text, std::string_view source) {
+std::vector<TraceJob> parse_workload_csv(std::string_view text, std::string_view source,
+                                         const ParseLimits& limits) {
+  detail::check_input_size(text, source, limits);
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   std::vector<TraceJob> jobs;
   std::size_t pos = 0, line_no = 0;
@@ -105,6 +108,10 @@ std::vector<TraceJob> parse_workload_csv(std::string_view text, std::string_view
       throw InvalidInput(fmt::format("{}: line {}: length must be > 0 hours", source, line_no));
     if (j.cpus <= 0)
       throw InvalidInput(fmt::format("{}: line {}: cpus must be > 0", source, line_no));
+    if (jobs.size() >= limits.max_objects)
+      throw Error(ErrorKind::kLimitExceeded,
+                  fmt::format("{}: line {}: more than the limit of {} jobs (max_objects)", source,
+                              line_no, limits.max_objects));
     jobs.push_back(j);
   }
   if (!header) throw InvalidInput(fmt::format("{}: empty (no header)", source));
@@ -118,8 +125,8 @@ std::vector<TraceJob> parse_workload_csv(std::string_view text, std::string_view
   return jobs;
 }
 
-std::vector<TraceJob> load_workload_csv(const std::string& path) {
-  return parse_workload_csv(read_file(path), path);
+std::vector<TraceJob> load_workload_csv(const std::string& path, const ParseLimits& limits) {
+  return parse_workload_csv(read_file(path, limits), path, limits);
 }
 
 std::vector<TraceJob> synthetic_trace(const SyntheticTraceOptions& o) {

@@ -1,17 +1,34 @@
-// tests/fixtures.hpp: small builders for Nodes and Pods, and a seeded random
-// cluster generator shared by the tests.
+// tests/fixtures.hpp: small builders for Nodes and Pods, a seeded random
+// cluster generator, and the error-message helpers shared by the tests.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "carbonkube/error.hpp"
 #include "carbonkube/kube.hpp"
 
 namespace ck_test {
 
 using namespace carbonkube;
+
+inline bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+/// The message of the carbonkube::Error f throws, or "" when it returns.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 inline Node make_node(const std::string& name, std::int64_t milli_cpu, std::int64_t memory,
                       std::int64_t pods = 110, std::vector<ResourceAmount> extra = {}) {

@@ -204,7 +204,7 @@ TEST_CASE("bad input: huge inputs stop at configurable byte, object and point li
   Caught p =
       caught([&] { load_electricitymaps_csv(csv, "em.csv", IntensityScope::kDirect, points); });
   CHECK(p.kind == ErrorKind::kLimitExceeded);
-  CHECK(p.contains("em.csv: more than 1 points"));
+  CHECK(p.contains("em.csv: more than the limit of 1 points (max_objects)"));
   ParseLimits tiny;
   tiny.max_bytes = 10;
   CHECK(caught([&] {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "fixtures.hpp"
 
 namespace {
 struct Run {
@@ -26,9 +27,7 @@ std::string temp_file(const std::string& name, const std::string& content) {
   std::ofstream(path) << content;
   return path;
 }
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 }  // namespace
 
 TEST_CASE("score the bundled example: every pending pod, explained") {

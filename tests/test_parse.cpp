@@ -5,6 +5,7 @@
 
 #include "carbonkube/error.hpp"
 #include "carbonkube/kube.hpp"
+#include "fixtures.hpp"
 
 using namespace carbonkube;
 
@@ -17,9 +18,7 @@ std::string error_of(const std::string& text, const ParseLimits& limits = {}) {
   }
   return "";
 }
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 }  // namespace
 
 TEST_CASE("a NodeList from the API server: items without kind") {

@@ -6,6 +6,7 @@
 
 #include "carbonkube/error.hpp"
 #include "carbonkube/profile.hpp"
+#include "fixtures.hpp"
 
 using namespace carbonkube;
 
@@ -33,9 +34,7 @@ std::string error_of(const std::string& body) {
   }
   return "";
 }
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 using Scores = std::vector<std::pair<std::string, std::int64_t>>;
 using Names = std::vector<std::string>;
 }  // namespace

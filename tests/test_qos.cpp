@@ -15,24 +15,15 @@
 
 #include "carbonkube/error.hpp"
 #include "carbonkube/qos.hpp"
+#include "fixtures.hpp"
 
 using namespace carbonkube;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ck_test::error_of;
 
 std::string source_path(const std::string& rel) {
   return std::string(CARBONKUBE_SOURCE_DIR) + "/" + rel;

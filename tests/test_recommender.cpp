@@ -14,24 +14,15 @@
 
 #include "carbonkube/error.hpp"
 #include "carbonkube/recommender.hpp"
+#include "fixtures.hpp"
 
 using namespace carbonkube;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ck_test::error_of;
 
 constexpr std::int64_t kT0 = 1672531200;  // 2023-01-01T00:00:00Z, a multiple of a day
 

@@ -14,24 +14,15 @@
 
 #include "carbonkube/error.hpp"
 #include "carbonkube/rl.hpp"
+#include "fixtures.hpp"
 
 using namespace carbonkube;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ck_test::error_of;
 
 AllocationContext random_context(std::mt19937_64& rng) {
   std::uniform_real_distribution<double> u(0.0, 1.0);

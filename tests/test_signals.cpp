@@ -48,19 +48,9 @@ const ZoneSeries& bundled(const std::string& zone, IntensityScope scope) {
   return it->second;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ck_test::error_of;
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 
 std::int64_t ts(std::string_view text) { return parse_timestamp(text); }
 

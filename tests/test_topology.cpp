@@ -33,9 +33,7 @@ std::string error_of(const std::string& text, const std::string& source = "cnrs.
   return "";
 }
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using ck_test::contains;
 
 const NodeTopology& only(const TopologyObjects& objs) {
   REQUIRE(objs.nodes.size() == 1);

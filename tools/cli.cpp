@@ -146,34 +146,22 @@ void print_table(std::ostream& err, const Explanation& ex, const Profile& profil
   }
 }
 
-// Picks the loader from --signals-format, else from the file's extension and
-// the keys its JSON carries.
-SignalLoad load_signals(const std::string& path, const std::string& format, IntensityScope scope) {
-  const std::string text = read_file(path);
-  std::string f = format;
-  if (f == "auto") {
-    if (path.ends_with(".csv")) {
-      f = "electricitymaps-csv";
-    } else if (text.find("\"point_time\"") != std::string::npos) {
-      f = "watttime";
-    } else if (text.find("\"forecastData\"") != std::string::npos ||
-               text.find("\"location\"") != std::string::npos) {
-      f = "carbon-aware-sdk";
-    } else if (text.find("\"intensity\"") != std::string::npos) {
-      f = "uk-carbon-intensity";
-    } else if (text.find("\"carbonIntensity\"") != std::string::npos) {
-      f = "electricitymaps-json";
-    } else {
+// Picks the loader from --signals-format, else as detect_signal_format says
+// (the rule every front end shares).
+SignalLoad load_signal_file(const std::string& path, const std::string& format,
+                            IntensityScope scope, const SignalLoadOptions& options) {
+  const std::string text = read_file(path, options.limits);
+  std::optional<SignalFormat> f;
+  if (format == "auto") {
+    f = detect_signal_format(text, path);
+    if (!f)
       throw InvalidInput(
           fmt::format("{}: cannot tell the carbon data format; give --signals-format", path));
-    }
+  } else {
+    f = parse_signal_format(format);
+    if (!f) throw UsageError(fmt::format("--signals-format: unknown format \"{}\"", format));
   }
-  if (f == "electricitymaps-csv") return load_electricitymaps_csv(text, path, scope);
-  if (f == "electricitymaps-json") return load_electricitymaps_json(text, path);
-  if (f == "watttime") return load_watttime_json(text, path);
-  if (f == "uk-carbon-intensity") return load_uk_carbon_intensity_json(text, path);
-  if (f == "carbon-aware-sdk") return load_carbon_aware_sdk_json(text, path);
-  throw UsageError(fmt::format("--signals-format: unknown format \"{}\"", f));
+  return carbonkube::load_signals(text, path, *f, scope, options);
 }
 
 std::int64_t parse_at(const std::string& at) {
@@ -197,7 +185,7 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   ScoreArgs a = parse_score_args(args);
   KubeObjects objects;
   for (const auto& path : a.object_files) {
-    KubeObjects part = parse_kube_objects(read_file(path), path);
+    KubeObjects part = parse_kube_objects(read_file(path, input_limits()), path, input_limits());
     for (auto& n : part.nodes) objects.nodes.push_back(std::move(n));
     for (auto& p : part.pods) objects.pods.push_back(std::move(p));
   }
@@ -206,9 +194,10 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   // its spec.schedulerName, else by the first (or only by --profile).
   std::vector<Scheduler> schedulers;
   {
-    SchedulerConfig config = a.config.empty()
-                                 ? parse_scheduler_config(seed_profile_yaml(), "seed profile")
-                                 : parse_scheduler_config(read_file(a.config), a.config);
+    SchedulerConfig config =
+        a.config.empty()
+            ? parse_scheduler_config(seed_profile_yaml(), "seed profile", input_limits())
+            : parse_scheduler_config(read_file(a.config, input_limits()), a.config, input_limits());
     if (!a.profile.empty()) {
       schedulers.emplace_back(compile_profile(config, a.profile));
     } else {
@@ -226,22 +215,24 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   std::int64_t newest = 0;
   for (const auto& path : a.signal_files) {
     SignalLoad load =
-        load_signals(path, a.signals_format,
-                     a.scope == "direct" ? IntensityScope::kDirect : IntensityScope::kLifecycle);
+        load_signal_file(path, a.signals_format,
+                         a.scope == "direct" ? IntensityScope::kDirect : IntensityScope::kLifecycle,
+                         limited_signal_options());
     for (const auto& w : load.warnings) err << "carbonkube: warning: " << w << "\n";
     for (const auto& series : load.series)
       if (!series.points.empty()) newest = std::max(newest, series.points.back().unix_seconds);
     signals.add(std::move(load.series));
   }
   std::optional<ZoneMap> zones;
-  if (!a.zones.empty()) zones = ZoneMap::parse(read_file(a.zones), a.zones);
+  if (!a.zones.empty())
+    zones = ZoneMap::parse(read_file(a.zones, input_limits()), a.zones, input_limits());
   if (!a.signal_files.empty() && a.at.empty() && newest == 0)
     throw InvalidInput(
         "the --signals files hold no data points; nothing to score with (give --at to say when)");
   const std::int64_t at = a.at.empty() ? newest : parse_at(a.at);
   std::vector<NodeTopology> topologies;
   for (const auto& path : a.cnr_files) {
-    TopologyObjects t = parse_topologies(read_file(path), path);
+    TopologyObjects t = parse_topologies(read_file(path, input_limits()), path, input_limits());
     for (auto& n : t.nodes) topologies.push_back(std::move(n));
   }
 
@@ -366,6 +357,44 @@ int score(const std::vector<std::string>& args, std::ostream& out, std::ostream&
 
 namespace {
 
+thread_local ParseLimits current_input_limits;
+
+const char* const kLimitsUsage =
+    R"(  Every command also takes input limits, against hostile or runaway files:
+      --max-input-bytes N (default 1073741824), --max-objects N (objects,
+      points or rows per input; default 1000000), --max-depth N (YAML/JSON
+      nesting; default 128). Over a limit, the error names it.
+)";
+
+std::size_t limit_value(const std::string& flag, const std::string& v) {
+  std::size_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || p != v.data() + v.size() || out == 0)
+    throw UsageError(fmt::format("{}: \"{}\" is not a positive integer", flag, v));
+  return out;
+}
+
+// Takes the limit flags out of args (wherever they are) into
+// current_input_limits, so each command sees only its own flags.
+std::vector<std::string> take_limit_flags(const std::vector<std::string>& args) {
+  current_input_limits = ParseLimits{};
+  std::vector<std::string> rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& k = args[i];
+    std::size_t* field = k == "--max-input-bytes" ? &current_input_limits.max_bytes
+                         : k == "--max-objects"   ? &current_input_limits.max_objects
+                         : k == "--max-depth"     ? &current_input_limits.max_depth
+                                                  : nullptr;
+    if (!field || i == 0) {
+      rest.push_back(k);
+      continue;
+    }
+    if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", k));
+    *field = limit_value(k, args[++i]);
+  }
+  return rest;
+}
+
 // Every subcommand; a new one adds a row here and a file tools/cmd_NAME.cpp.
 const Command kCommands[] = {
     {"score", kScoreUsage, score},
@@ -378,11 +407,20 @@ const Command kCommands[] = {
 std::string usage() {
   std::string u = "carbonkube: carbon-aware scheduling engine for Kubernetes\n\nusage:\n";
   for (const Command& c : kCommands) u += c.usage;
+  u += kLimitsUsage;
   u += "  carbonkube version\n  carbonkube help\n";
   return u;
 }
 
 }  // namespace
+
+const ParseLimits& input_limits() { return current_input_limits; }
+
+SignalLoadOptions limited_signal_options() {
+  SignalLoadOptions options;
+  options.limits = current_input_limits;
+  return options;
+}
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   try {
@@ -394,8 +432,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       out << "carbonkube " << version_string() << "\n";
       return 0;
     }
+    const std::vector<std::string> command_args = take_limit_flags(args);
     for (const Command& c : kCommands)
-      if (args[0] == c.name) return c.run(args, out, err);
+      if (args[0] == c.name) return c.run(command_args, out, err);
     throw UsageError(fmt::format("unknown command \"{}\"", args[0]));
   } catch (const UsageError& e) {
     err << "carbonkube: " << e.what() << "\n\n" << usage();

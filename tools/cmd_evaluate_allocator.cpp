@@ -170,11 +170,14 @@ int evaluate_allocator(const std::vector<std::string>& args, std::ostream& out, 
   const IntensityScope sc =
       scope == "direct" ? IntensityScope::kDirect : IntensityScope::kLifecycle;
   for (const std::string& path : signal_files)
-    signals.add(load_electricitymaps_csv(read_file(path), path, sc).series);
+    signals.add(load_electricitymaps_csv(read_file(path, input_limits()), path, sc,
+                                         limited_signal_options())
+                    .series);
   if (zones.empty())
     for (const auto& [zone, series] : signals.all()) zones.push_back(zone);
   if (!profile_path.empty()) {
-    const CarbonProfile profile = parse_carbon_profile(read_file(profile_path), profile_path);
+    const CarbonProfile profile =
+        parse_carbon_profile(read_file(profile_path, input_limits()), profile_path, input_limits());
     config.carbon = CarbonAdjustmentConfig::from_profile(profile);
   }
   config.signal_policy.kind = make_intensity_kind(IntensityBasis::kAverage, sc);

@@ -82,7 +82,8 @@ int forecast(const std::vector<std::string>& args, std::ostream& out, std::ostre
     fmt::print(out, "{:<14} {:>6} {:>7}  {:>12} {:>10}  {:>12} {:>10}\n", "zone", "days", "hours",
                "MAPE naive", "MAPE ridge", "MAE naive", "MAE ridge");
   for (const std::string& path : files) {
-    SignalLoad load = load_electricitymaps_csv(read_file(path), path, scope);
+    SignalLoad load = load_electricitymaps_csv(read_file(path, input_limits()), path, scope,
+                                               limited_signal_options());
     for (const std::string& w : load.warnings) fmt::print(err, "carbonkube: warning: {}\n", w);
     for (const ZoneSeries& s : load.series) {
       HourlyGrid grid = resample(s);

@@ -22,6 +22,7 @@
 #include "carbonkube/planner.hpp"
 #include "carbonkube/qos.hpp"
 #include "carbonkube/signals.hpp"
+#include "carbonkube/workload_trace.hpp"
 #include "commands.hpp"
 
 namespace carbonkube::cli {
@@ -77,47 +78,6 @@ double parse_number(std::string_view text, std::string_view where) {
   if (text.empty() || ec != std::errc() || p != text.data() + text.size() || !std::isfinite(d))
     throw InvalidInput(fmt::format("{}: \"{}\" is not a number", where, text));
   return d;
-}
-
-struct TraceJob {
-  double arrival_hours;
-  double length_hours;
-  double cpus;
-};
-
-// arrival_time,length,cpus with a header line.
-std::vector<TraceJob> read_trace(const std::string& path) {
-  const std::string text = read_file(path);
-  std::vector<TraceJob> jobs;
-  std::size_t line_no = 0, pos = 0;
-  while (pos < text.size()) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    std::string_view line(text.data() + pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (line_no == 1) {
-      if (line != "arrival_time,length,cpus")
-        throw InvalidInput(
-            fmt::format("{}: line 1: expected the header arrival_time,length,cpus", path));
-      continue;
-    }
-    const std::size_t c1 = line.find(',');
-    const std::size_t c2 = c1 == std::string_view::npos ? c1 : line.find(',', c1 + 1);
-    if (c2 == std::string_view::npos || line.find(',', c2 + 1) != std::string_view::npos)
-      throw InvalidInput(fmt::format("{}: line {}: expected 3 fields", path, line_no));
-    const std::string where = fmt::format("{}: line {}", path, line_no);
-    TraceJob j{parse_number(line.substr(0, c1), where + ": arrival_time"),
-               parse_number(line.substr(c1 + 1, c2 - c1 - 1), where + ": length"),
-               parse_number(line.substr(c2 + 1), where + ": cpus")};
-    if (j.arrival_hours < 0 || j.length_hours <= 0 || j.cpus < 0)
-      throw InvalidInput(
-          fmt::format("{}: arrival_time must be >= 0, length > 0 and cpus >= 0", where));
-    jobs.push_back(j);
-  }
-  return jobs;
 }
 
 nlohmann::json runs_json(const Plan& p) {
@@ -186,7 +146,8 @@ int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     }
   }
   if (signals.empty()) throw UsageError("plan needs --signals FILE");
-  SignalLoad load = load_electricitymaps_csv(read_file(signals), signals, scope);
+  SignalLoad load = load_electricitymaps_csv(read_file(signals, input_limits()), signals, scope,
+                                             limited_signal_options());
   for (const std::string& w : load.warnings) fmt::print(err, "carbonkube: warning: {}\n", w);
   const ZoneSeries* series = nullptr;
   for (const ZoneSeries& s : load.series) {
@@ -210,7 +171,7 @@ int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     if (arrival || duration || deadline)
       throw UsageError("--trace replays a trace: no --arrival, --duration or --deadline");
     const std::int64_t delay = max_delay.value_or(24 * kHour);
-    std::vector<TraceJob> jobs = read_trace(trace);
+    std::vector<TraceJob> jobs = load_workload_csv(trace, input_limits());
     if (limit > 0 && jobs.size() > limit) jobs.resize(limit);
     const RollingForecast fc(grid, model, first_issue, issue_every, kHorizon);
     const RollingForecast perfect(grid, ForecastModel::kPerfect, first_issue, issue_every,

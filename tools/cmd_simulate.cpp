@@ -179,7 +179,8 @@ int simulate(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
   CarbonSignals signals;
   for (const std::string& f : signal_files) {
-    SignalLoad load = load_electricitymaps_csv(read_file(f), f, scope);
+    SignalLoad load =
+        load_electricitymaps_csv(read_file(f, input_limits()), f, scope, limited_signal_options());
     for (const std::string& w : load.warnings) fmt::print(err, "carbonkube: warning: {}\n", w);
     signals.add(std::move(load.series));
   }
@@ -212,7 +213,7 @@ int simulate(const std::vector<std::string>& args, std::ostream& out, std::ostre
     so.seed = seed;
     trace = synthetic_trace(so);
   } else {
-    trace = load_workload_csv(trace_path);
+    trace = load_workload_csv(trace_path, input_limits());
   }
   Simulator sim(signals, zones, std::move(trace), options);
   const bool tty = &err == &std::cerr && isatty(fileno(stderr)) != 0;

@@ -9,11 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "carbonkube/kube.hpp"
+#include "carbonkube/signals.hpp"
+
 namespace carbonkube::cli {
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// The input limits of this run (--max-input-bytes, --max-objects,
+/// --max-depth, taken out of args before the command runs). Commands pass
+/// them to read_file and every parser.
+const ParseLimits& input_limits();
+/// SignalLoadOptions{} with input_limits().
+SignalLoadOptions limited_signal_options();
 
 // args[0] is the command's own name.
 using CommandFn = int (*)(const std::vector<std::string>& args, std::ostream& out,

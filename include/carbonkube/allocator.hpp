@@ -123,7 +123,8 @@ class CarbonAwareResourceAllocator {
                                           std::string_view container) const;
   /// The RL state (RlOptimizer::save); restore_optimizer replaces it.
   std::string save_optimizer() const;
-  void restore_optimizer(std::string_view text, std::string_view source);
+  void restore_optimizer(std::string_view text, std::string_view source,
+                         const ParseLimits& limits = {});
 
  private:
   struct State;

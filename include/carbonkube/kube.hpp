@@ -154,7 +154,9 @@ struct ParseLimits {
 KubeObjects parse_kube_objects(std::string_view text, std::string_view source,
                                const ParseLimits& limits = {});
 
-/// Reads a whole file; throws Error(kIo) naming the path.
-std::string read_file(const std::string& path);
+/// Reads a whole file; throws Error(kIo) naming the path, and
+/// Error(kLimitExceeded) naming limits.max_bytes for a larger file (checked
+/// while reading, so a hostile file is never held whole in memory).
+std::string read_file(const std::string& path, const ParseLimits& limits = {});
 
 CARBONKUBE_NAMESPACE_END

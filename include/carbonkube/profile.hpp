@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "carbonkube/kube.hpp"
 #include "carbonkube/plugin.hpp"
 #include "carbonkube/version.hpp"
 
@@ -60,7 +61,8 @@ struct SchedulerConfig {
 /// Parses a KubeSchedulerConfiguration from YAML or JSON. Accepts apiVersion
 /// kubescheduler.config.k8s.io/v1 (v1beta3 is read with v1's defaults, as the
 /// seed's config uses it). Throws InvalidInput naming the field.
-SchedulerConfig parse_scheduler_config(std::string_view text, std::string_view source);
+SchedulerConfig parse_scheduler_config(std::string_view text, std::string_view source,
+                                       const ParseLimits& limits = {});
 
 struct ScorePluginEntry {
   const Plugin* plugin;

@@ -116,7 +116,8 @@ struct CarbonProfile {
 /// qosMapping entries take the seed's defaults (priority, migration policy,
 /// PUE and tolerance always come from the defaults: the CRD does not carry
 /// them). Throws InvalidInput naming `source` and the field.
-CarbonProfile parse_carbon_profile(std::string_view text, std::string_view source);
+CarbonProfile parse_carbon_profile(std::string_view text, std::string_view source,
+                                   const ParseLimits& limits = {});
 
 /// Parses the profiles from Helm values (YAML or JSON):
 /// katalyst.qosProfiles.{greenGuaranteed,mixedBurstable,dirtyBestEffort}.
@@ -125,7 +126,8 @@ CarbonProfile parse_carbon_profile(std::string_view text, std::string_view sourc
 /// tolerateHighCarbon. Everything under katalyst.qosProfiles is strict;
 /// other values are the chart's business and are ignored. Absent profiles and
 /// fields take the seed's defaults. Throws InvalidInput naming the field.
-QosProfileSet parse_helm_qos_profiles(std::string_view text, std::string_view source);
+QosProfileSet parse_helm_qos_profiles(std::string_view text, std::string_view source,
+                                      const ParseLimits& limits = {});
 
 /// Parses a Go duration ("300ms", "5m", "1h30m", "1.5h", "0"); returns seconds.
 /// Throws InvalidInput (the message quotes the text) on bad syntax or overflow.

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "carbonkube/kube.hpp"
 #include "carbonkube/version.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -233,7 +234,8 @@ struct NamedRecommendation {
 /// naming the source and field for a missing or malformed value, a negative
 /// quantity, or lowerBound > target > upperBound.
 std::vector<NamedRecommendation> parse_container_recommendations(std::string_view text,
-                                                                 std::string_view source);
+                                                                 std::string_view source,
+                                                                 const ParseLimits& limits = {});
 
 /// The recommendation as a VPA/KVPA JSON object: {"containerName", "target":
 /// {"cpu": "250m", "memory": "262144k"}, "lowerBound", "upperBound",

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "carbonkube/carbon_adjustment.hpp"
+#include "carbonkube/kube.hpp"
 #include "carbonkube/recommender.hpp"
 #include "carbonkube/version.hpp"
 
@@ -250,7 +251,8 @@ class RlOptimizer {
   /// Restores save()'s output: the restored optimizer then decides exactly
   /// as the saved one would have. Throws InvalidInput naming `source` and the
   /// field on another format or version, mismatched sizes or non-finite state.
-  static RlOptimizer restore(std::string_view text, std::string_view source);
+  static RlOptimizer restore(std::string_view text, std::string_view source,
+                             const ParseLimits& limits = {});
 
  private:
   struct State;

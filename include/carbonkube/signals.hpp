@@ -230,6 +230,37 @@ SignalLoad load_uk_carbon_intensity_json(std::string_view text, std::string_view
 SignalLoad load_carbon_aware_sdk_json(std::string_view text, std::string_view source,
                                       const SignalLoadOptions& options = {});
 
+/// The carbon-signal formats the loaders read. The values are the C ABI's
+/// ck_signal_format values.
+enum class SignalFormat : std::uint8_t {
+  kElectricityMapsCsv = 0,
+  kElectricityMapsJson = 1,
+  kWattTimeJson = 2,
+  kUkCarbonIntensityJson = 3,
+  kCarbonAwareSdkJson = 4,
+};
+
+/// The format's name on the command line and in Python: "electricitymaps-csv",
+/// "electricitymaps-json", "watttime", "uk-carbon-intensity", "carbon-aware-sdk".
+std::string_view signal_format_name(SignalFormat format);
+/// The format of a name signal_format_name gives; nullopt for any other.
+std::optional<SignalFormat> parse_signal_format(std::string_view name);
+
+/// Tells the format of a carbon-signal file or response body, so every front
+/// end (CLI, C ABI, Python) detects alike: a name ending in ".csv" or text
+/// starting (after a UTF-8 BOM) with the portal CSV's "Datetime (UTC)" column
+/// is the Electricity Maps CSV; otherwise the first of these JSON keys present
+/// decides: "point_time" WattTime, "forecastData" or "location" Carbon Aware
+/// SDK, "intensity" UK Carbon Intensity, "carbonIntensity" Electricity Maps.
+/// nullopt when none matches. `name` is a path or label ("" when unknown).
+std::optional<SignalFormat> detect_signal_format(std::string_view text, std::string_view name);
+
+/// Loads `text` with the loader of `format`. `scope` picks the Electricity
+/// Maps CSV column and is ignored by the JSON formats, which state theirs.
+SignalLoad load_signals(std::string_view text, std::string_view source, SignalFormat format,
+                        IntensityScope scope = IntensityScope::kLifecycle,
+                        const SignalLoadOptions& options = {});
+
 // Duplicates and order, for every loader: points are sorted by time; an
 // exact repeat (same time, value and flag) is dropped; two different values
 // for the same time are an error naming both.

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "carbonkube/kube.hpp"
 #include "carbonkube/version.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
@@ -29,10 +30,12 @@ struct TraceJob {
 /// sorted by arrival (stable) when they are not already. Throws InvalidInput
 /// naming `source`, the line and the column for a missing column, a short
 /// row, a value that is not a finite number, arrival_time < 0, length <= 0,
-/// cpus <= 0, or no rows at all.
-std::vector<TraceJob> parse_workload_csv(std::string_view text, std::string_view source);
+/// cpus <= 0, or no rows at all; Error(kLimitExceeded) naming the limit for
+/// text over limits.max_bytes or more than limits.max_objects rows.
+std::vector<TraceJob> parse_workload_csv(std::string_view text, std::string_view source,
+                                         const ParseLimits& limits = {});
 /// parse_workload_csv on a file's contents (throws Error kIo if unreadable).
-std::vector<TraceJob> load_workload_csv(const std::string& path);
+std::vector<TraceJob> load_workload_csv(const std::string& path, const ParseLimits& limits = {});
 
 struct SyntheticTraceOptions {
   std::size_t jobs = 10000;
