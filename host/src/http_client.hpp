@@ -33,7 +33,7 @@ struct HttpRequest {
   std::string url;
   HttpHeaders headers;  // values may be secrets: never logged, never in errors
   std::string body;
-  std::chrono::milliseconds timeout{10'000};          // whole request (0: none, for watches)
+  std::chrono::milliseconds timeout{10'000};  // whole request (0: none, for watches)
   std::chrono::milliseconds connect_timeout{5'000};
 };
 
@@ -62,7 +62,8 @@ class HttpClient {
 
   /// Streams the response body: `on_chunk` gets each piece as it arrives
   /// and returns false to stop (the request is then aborted without an
-  /// error). `should_stop` is polled about every 100 ms so a caller can end
+  /// error). `should_stop` is polled while the transfer runs (libcurl calls
+  /// its progress callback at least about once a second) so a caller can end
   /// a quiet watch. Returns the status and headers (body left empty).
   HttpResponse stream(const HttpRequest& request,
                       const std::function<bool(std::string_view chunk)>& on_chunk,
