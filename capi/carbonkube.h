@@ -113,9 +113,9 @@ typedef struct ck_engine_options {
    * default. */
   int64_t max_signal_age_seconds;
   double max_g_per_kwh;
-  /* Added in 0.1 (limits): the input limits of the Pods parsed for this
-   * engine (ck_pod_create, ck_pod_list_create); NULL: the defaults. See
-   * "Input limits" below. */
+  /* Added in 0.1 (limits): the input limits of the documents above and of
+   * the Pods parsed for this engine (ck_pod_create, ck_pod_list_create);
+   * NULL: the defaults. See "Input limits" below. */
   const ck_limits* limits;
 } ck_engine_options;
 
@@ -161,6 +161,7 @@ CK_API const char* ck_engine_zone_name(const ck_engine* engine, size_t zone);
 typedef struct ck_signals ck_signals;
 
 typedef enum ck_signal_format {
+  CK_SIGNALS_AUTO = -1,                /* detect it: ck_signals_detect_format */
   CK_SIGNALS_ELECTRICITYMAPS_CSV = 0,  /* data-portal CSV */
   CK_SIGNALS_ELECTRICITYMAPS_JSON = 1, /* API v3 latest / history / forecast */
   CK_SIGNALS_WATTTIME_JSON = 2,        /* v3 forecast / historical */
@@ -185,7 +186,8 @@ CK_API ck_status ck_signals_create(ck_signals** out);
 CK_API void ck_signals_free(ck_signals* signals);
 /* Parses `text` in `format` and merges its series (later points replace
  * earlier ones with the same time). `source` (a C string, may be NULL) names
- * the input in messages. For the CSV, `kind` picks the column (direct or
+ * the input in messages; format CK_SIGNALS_AUTO detects the format from the
+ * text and `source` (ck_signals_detect_format). For the CSV, `kind` picks the column (direct or
  * lifecycle, average basis); for the Carbon Aware SDK it is the data's kind;
  * other formats state their kind and `kind` must be -1 or match it.
  * *out_skipped (may be NULL) counts the points without a value. On an error
@@ -193,6 +195,16 @@ CK_API void ck_signals_free(ck_signals* signals);
 CK_API ck_status ck_signals_load(size_t* out_skipped, ck_signals* signals, ck_signal_format format,
                                  const char* text, size_t text_len, const char* source,
                                  int32_t kind);
+/* The format of a carbon-signal file or response body, as the CLI and
+ * Python tell it (format CK_SIGNALS_AUTO of ck_signals_load does the same):
+ * a `name` (C string, may be NULL) ending in ".csv" or text starting with the
+ * portal CSV's "Datetime (UTC)" column is the Electricity Maps CSV; else the
+ * first of these JSON keys present decides: "point_time" WattTime,
+ * "forecastData" or "location" Carbon Aware SDK, "intensity" UK Carbon
+ * Intensity, "carbonIntensity" Electricity Maps. No match:
+ * CK_ERROR_INVALID_INPUT naming the source. */
+CK_API ck_status ck_signals_detect_format(ck_signal_format* out, const char* text, size_t text_len,
+                                          const char* name);
 /* Adds history points of one zone from plain arrays (sorted or not). Every
  * value must be finite and >= 0. */
 CK_API ck_status ck_signals_add_points(ck_signals* signals, const char* zone, size_t zone_len,
@@ -745,7 +757,7 @@ CK_API ck_status ck_allocator_restore(ck_allocator* allocator, const char* text,
  * CK_ERROR_LIMIT_EXCEEDED and a message naming the limit. Limits belong to
  * the handle that parses: ck_cluster (ck_cluster_apply, ck_ledger_account
  * with it), ck_signals (ck_signals_load), and the engine (ck_engine_options.
- * limits: ck_pod_create, ck_pod_list_create). Defaults: 1 GiB, 1,000,000
+ * limits: its configuration, ck_pod_create, ck_pod_list_create). Defaults: 1 GiB, 1,000,000
  * objects, depth 128. A field of 0 keeps the default. */
 
 typedef struct ck_limits {

@@ -48,6 +48,10 @@ static_assert(static_cast<int>(ck::ReadingStatus::kStale) == CK_READING_STALE);
 static_assert(static_cast<int>(ck::QosDecisionReason::kNoDataUnassigned) ==
               CK_DECISION_NO_DATA_UNASSIGNED);
 static_assert(static_cast<int>(ck::QosDecisionReason::kMovedDirtier) == CK_DECISION_MOVED_DIRTIER);
+static_assert(static_cast<int>(ck::SignalFormat::kElectricityMapsCsv) ==
+              CK_SIGNALS_ELECTRICITYMAPS_CSV);
+static_assert(static_cast<int>(ck::SignalFormat::kCarbonAwareSdkJson) ==
+              CK_SIGNALS_CARBON_AWARE_SDK_JSON);
 
 using namespace carbonkube::capi;
 
@@ -133,13 +137,29 @@ namespace {
 // ---------------------------------------------------------------------------
 // Helpers
 
-ck::QosProfileSet parse_qos_profiles(std::string_view text) {
+ck::QosProfileSet parse_qos_profiles(std::string_view text, const ck::ParseLimits& limits) {
+  if (text.size() > limits.max_bytes)
+    fail(CK_ERROR_LIMIT_EXCEEDED,
+         fmt::format("qos_profiles: input is {} bytes, over the limit of {} bytes (max_bytes)",
+                     text.size(), limits.max_bytes));
   // A CarbonProfile object says its kind; anything else is Helm values.
   YAML::Node doc = YAML::Load(std::string(text));
   if (doc.IsMap() && doc["kind"] && doc["kind"].IsScalar() &&
       doc["kind"].as<std::string>() == "CarbonProfile")
-    return ck::parse_carbon_profile(text, "qos_profiles").profiles;
-  return ck::parse_helm_qos_profiles(text, "qos_profiles");
+    return ck::parse_carbon_profile(text, "qos_profiles", limits).profiles;
+  return ck::parse_helm_qos_profiles(text, "qos_profiles", limits);
+}
+
+// The ck_signal_format of a text (ck::detect_signal_format, the one rule).
+std::int32_t detected_format(std::string_view text, const char* name) {
+  const std::optional<ck::SignalFormat> f = ck::detect_signal_format(text, name ? name : "");
+  if (!f)
+    fail(CK_ERROR_INVALID_INPUT,
+         fmt::format("{}: cannot tell the carbon data format (an Electricity Maps CSV, or "
+                     "Electricity Maps, WattTime, UK Carbon Intensity or Carbon Aware SDK "
+                     "JSON); name it",
+                     name ? name : "signals"));
+  return static_cast<std::int32_t>(*f);
 }
 
 ck::Quantity quantity_from_base(std::string_view resource, std::int64_t amount, const char* what) {
@@ -317,14 +337,15 @@ CK_API ck_status ck_engine_create(ck_engine** out, const ck_engine_options* opti
     const ck::SchedulerConfig parsed =
         o.scheduler_config == nullptr
             ? ck::parse_scheduler_config(ck::seed_profile_yaml(), "seed profile")
-            : ck::parse_scheduler_config(config, "scheduler_config");
+            : ck::parse_scheduler_config(config, "scheduler_config", state->limits);
     for (const auto& p : parsed.profiles)
       state->schedulers.emplace_back(ck::compile_profile(parsed, p.scheduler_name));
     if (o.qos_profiles != nullptr)
-      state->qos = parse_qos_profiles(text_arg(o.qos_profiles, o.qos_profiles_len, "qos_profiles"));
+      state->qos = parse_qos_profiles(text_arg(o.qos_profiles, o.qos_profiles_len, "qos_profiles"),
+                                      state->limits);
     if (o.zone_map != nullptr)
-      state->zones =
-          ck::ZoneMap::parse(text_arg(o.zone_map, o.zone_map_len, "zone_map"), "zone_map");
+      state->zones = ck::ZoneMap::parse(text_arg(o.zone_map, o.zone_map_len, "zone_map"),
+                                        "zone_map", state->limits);
     if (o.max_signal_age_seconds < 0)
       fail(CK_ERROR_INVALID_ARGUMENT,
            fmt::format("max_signal_age_seconds is {}; it must be >= 0", o.max_signal_age_seconds));
@@ -443,7 +464,8 @@ CK_API ck_status ck_signals_load(size_t* out_skipped, ck_signals* signals, ck_si
     ck::SignalLoadOptions options;
     options.limits = signals->limits;
     ck::SignalLoad load;
-    const std::int32_t f = enum_arg(format);
+    std::int32_t f = enum_arg(format);
+    if (f == CK_SIGNALS_AUTO) f = detected_format(body, source);
     switch (f) {
       case CK_SIGNALS_ELECTRICITYMAPS_CSV: {
         const std::optional<ck::IntensityKind> k = kind_arg(kind);
@@ -481,6 +503,14 @@ CK_API ck_status ck_signals_load(size_t* out_skipped, ck_signals* signals, ck_si
     next->add(std::move(load.series));
     signals->current = std::move(next);
     if (out_skipped) *out_skipped = load.skipped;
+  });
+}
+
+CK_API ck_status ck_signals_detect_format(ck_signal_format* out, const char* text, size_t text_len,
+                                          const char* name) {
+  return guard("ck_signals_detect_format", [&] {
+    require(out, "out");
+    *out = static_cast<ck_signal_format>(detected_format(text_arg(text, text_len, "text"), name));
   });
 }
 

@@ -1342,6 +1342,19 @@ static void test_ledger_account(void) {
     ck_pod_list_free(list);
     ck_snapshot_free(snap);
     ck_engine_free(limited);
+    /* ... and to its configuration. */
+    el.max_objects = 0;
+    el.max_bytes = 10;
+    eo = (ck_engine_options)CK_ENGINE_OPTIONS_INIT;
+    eo.limits = &el;
+    eo.zone_map = "regions: {us-west-1: US-CAL-CISO}\n";
+    eo.zone_map_len = strlen(eo.zone_map);
+    CHECK_FAILS(CK_ERROR_LIMIT_EXCEEDED, "zone_map", ck_engine_create(&limited, &eo));
+    eo.zone_map = NULL;
+    eo.zone_map_len = 0;
+    eo.qos_profiles = kShopProfile;
+    eo.qos_profiles_len = len_of(kShopProfile);
+    CHECK_FAILS(CK_ERROR_LIMIT_EXCEEDED, "qos_profiles", ck_engine_create(&limited, &eo));
     el.struct_size = 1;
     eo = (ck_engine_options)CK_ENGINE_OPTIONS_INIT;
     eo.limits = &el;
@@ -1359,6 +1372,31 @@ static void test_ledger_account(void) {
                                 "es.csv", -1));
     CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "signals is NULL",
                 ck_signals_set_limits(NULL, NULL, NULL));
+    /* Format detection: the one rule of the library, and CK_SIGNALS_AUTO. */
+    {
+      ck_signal_format f = CK_SIGNALS_AUTO;
+      ck_signals* fresh = NULL;
+      const char watttime[] = "{\"data\": [{\"point_time\": \"2024-01-01T00:00:00Z\"}]}";
+      const char uk[] = "{\"data\": [{\"intensity\": {\"actual\": 1}}]}";
+      CHECK_OK(ck_signals_detect_format(&f, text, len, "es.csv"));
+      CHECK(f == CK_SIGNALS_ELECTRICITYMAPS_CSV);
+      CHECK_OK(ck_signals_detect_format(&f, text, len, NULL)); /* by its header */
+      CHECK(f == CK_SIGNALS_ELECTRICITYMAPS_CSV);
+      CHECK_OK(ck_signals_detect_format(&f, watttime, len_of(watttime), "wt.json"));
+      CHECK(f == CK_SIGNALS_WATTTIME_JSON);
+      CHECK_OK(ck_signals_detect_format(&f, uk, len_of(uk), NULL));
+      CHECK(f == CK_SIGNALS_UK_CARBON_INTENSITY_JSON);
+      CHECK_FAILS(CK_ERROR_INVALID_INPUT, "mystery.json: cannot tell the carbon data format",
+                  ck_signals_detect_format(&f, "{}", 2, "mystery.json"));
+      CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+                  ck_signals_detect_format(NULL, "{}", 2, NULL));
+      CHECK_OK(ck_signals_create(&fresh));
+      CHECK_OK(ck_signals_load(&skipped, fresh, CK_SIGNALS_AUTO, text, len, "ES_2023.csv", -1));
+      CHECK(ck_signals_zone_count(fresh) == 1 && ck_signals_newest_time(fresh) == 1704063600);
+      CHECK_FAILS(CK_ERROR_INVALID_INPUT, "x.json: cannot tell",
+                  ck_signals_load(&skipped, fresh, CK_SIGNALS_AUTO, "{}", 2, "x.json", -1));
+      ck_signals_free(fresh);
+    }
     free(text);
   }
   /* Errors. */

@@ -53,19 +53,10 @@ class Kind(enum.IntEnum):
 
 
 def detect_format(text: bytes, name: str) -> Format:
-    """The rule ``carbonkube score --signals`` uses: the file extension, then
-    the keys the JSON carries."""
-    if name.endswith(".csv"):
-        return Format.ELECTRICITYMAPS_CSV
-    if b'"point_time"' in text:
-        return Format.WATTTIME
-    if b'"forecastData"' in text or b'"location"' in text:
-        return Format.CARBON_AWARE_SDK
-    if b'"intensity"' in text:
-        return Format.UK_CARBON_INTENSITY
-    if b'"carbonIntensity"' in text:
-        return Format.ELECTRICITYMAPS_JSON
-    raise ValueError(f"{name}: cannot tell the carbon data format; pass format=")
+    """The library's one rule (``ck_signals_detect_format``, the CLI's too):
+    a ``.csv`` name or the portal CSV's header, then the keys the JSON
+    carries. Raises InvalidInputError when nothing matches; pass format=."""
+    return Format(_core.detect_signal_format(text, name))
 
 
 class Signals:

@@ -946,6 +946,12 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<const Engine&, double, double, std::int64_t>())
       .def("reconcile", &Reconciler::reconcile);
 
+  m.def("detect_signal_format", [](const py::bytes& text, const std::string& name) {
+    const std::string t = text;
+    ck_signal_format f = CK_SIGNALS_AUTO;
+    check(ck_signals_detect_format(&f, t.data(), t.size(), name.c_str()));
+    return static_cast<int>(f);
+  });
   m.def("plan_job", &plan_job);
   m.def("simulate", &simulate);
   m.def("load_trace", &load_trace);
