@@ -66,12 +66,9 @@ struct ScoreArgs {
 ScoreArgs parse_score_args(const std::vector<std::string>& args) {
   ScoreArgs a;
   bool have_nodes = false;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& k = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", k));
-      return args[++i];
-    };
+  for (ArgReader arg(args); arg.next();) {
+    const std::string& k = arg.flag();
+    auto value = [&]() -> const std::string& { return arg.value(); };
     if (k == "--nodes") {
       a.object_files.push_back(value());
       have_nodes = true;

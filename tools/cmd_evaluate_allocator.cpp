@@ -96,12 +96,9 @@ int evaluate_allocator(const std::vector<std::string>& args, std::ostream& out, 
   std::string profile_path;
   std::vector<PolicyKind> policies = all_policies();
   ReplayConfig config;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& k = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", k));
-      return args[++i];
-    };
+  for (ArgReader arg(args); arg.next();) {
+    const std::string& k = arg.flag();
+    auto value = [&]() -> const std::string& { return arg.value(); };
     if (k == "--signals") {
       signal_files.push_back(value());
     } else if (k == "--scope") {

@@ -46,12 +46,9 @@ int forecast(const std::vector<std::string>& args, std::ostream& out, std::ostre
   IntensityScope scope = IntensityScope::kLifecycle;
   RidgeOptions options;
   bool json = false;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& k = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", k));
-      return args[++i];
-    };
+  for (ArgReader arg(args); arg.next();) {
+    const std::string& k = arg.flag();
+    auto value = [&]() -> const std::string& { return arg.value(); };
     if (k == "--signals") {
       files.push_back(value());
     } else if (k == "--scope") {

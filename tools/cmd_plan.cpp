@@ -98,12 +98,9 @@ int plan(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   double power_kw = 1.0;
   std::size_t limit = 0;
   std::int64_t issue_every = 86400;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& k = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", k));
-      return args[++i];
-    };
+  for (ArgReader arg(args); arg.next();) {
+    const std::string& k = arg.flag();
+    auto value = [&]() -> const std::string& { return arg.value(); };
     if (k == "--signals") {
       signals = value();
     } else if (k == "--zone") {

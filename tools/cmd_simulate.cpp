@@ -109,12 +109,9 @@ int simulate(const std::vector<std::string>& args, std::ostream& out, std::ostre
   std::uint64_t seed = 1;
   SimOptions options;
   std::vector<double> sweep = {0, 3, 6, 12, 24, 48};
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& k = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", k));
-      return args[++i];
-    };
+  for (ArgReader arg(args); arg.next();) {
+    const std::string& k = arg.flag();
+    auto value = [&]() -> const std::string& { return arg.value(); };
     if (k == "--trace") {
       trace_path = value();
     } else if (k == "--synthetic") {
@@ -122,8 +119,7 @@ int simulate(const std::vector<std::string>& args, std::ostream& out, std::ostre
       if (synthetic == 0) throw UsageError("--synthetic: at least one job");
     } else if (k == "--signals") {
       signal_files.push_back(value());
-      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0)
-        signal_files.push_back(args[++i]);
+      while (const std::string* more = arg.more_values()) signal_files.push_back(*more);
     } else if (k == "--zones") {
       zone_names = split_list(value());
     } else if (k == "--scope") {

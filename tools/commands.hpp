@@ -25,6 +25,31 @@ const ParseLimits& input_limits();
 /// SignalLoadOptions{} with input_limits().
 SignalLoadOptions limited_signal_options();
 
+/// Walks a command's arguments, args[0] (the command) skipped: each flag in
+/// turn, value() taking the next argument as the flag's value.
+class ArgReader {
+ public:
+  explicit ArgReader(const std::vector<std::string>& args) : args_(args) {}
+  /// Moves to the next flag; false past the end.
+  bool next() { return ++i_ < args_.size(); }
+  const std::string& flag() const { return args_[i_]; }
+  /// The flag's value; UsageError "FLAG needs a value" when none follows.
+  const std::string& value() {
+    if (i_ + 1 >= args_.size()) throw UsageError(flag() + " needs a value");
+    return args_[++i_];
+  }
+  /// The next argument when it is not a flag (for flags taking several
+  /// values), else nullptr.
+  const std::string* more_values() {
+    if (i_ + 1 >= args_.size() || args_[i_ + 1].starts_with("--")) return nullptr;
+    return &args_[++i_];
+  }
+
+ private:
+  const std::vector<std::string>& args_;
+  std::size_t i_ = 0;
+};
+
 // args[0] is the command's own name.
 using CommandFn = int (*)(const std::vector<std::string>& args, std::ostream& out,
                           std::ostream& err);
