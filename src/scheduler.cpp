@@ -163,13 +163,14 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
     detail::kernels::weighted_add(s.data(), scores[p].weight, found, totals);
   }
   for (std::size_t base = 0, m = 0; base < found && fused > 0; base += m) {
-    // Blocks follow runs of consecutive nodes (columns read in place); a
-    // short run between infeasible nodes goes with a few more, gathered.
+    // Blocks follow runs of consecutive nodes (columns read in place); where
+    // infeasible nodes break the list into short runs, a whole block is
+    // gathered instead.
     const NodeIndex* nodes = feasible.data() + base;
     m = std::min(kScoreBlock, found - base);
     const std::size_t run_length = detail::kernels::contiguous_prefix(nodes, m);
     const bool run = run_length >= kMinRun || run_length == m;
-    m = run ? run_length : std::min(kMinRun, m);
+    if (run) m = run_length;
     for (std::size_t t = 0; t < fused; ++t) {
       const std::size_t p = term_plugin[t];
       detail::kernels::score_term(terms[t], nodes, m, run, scores[p].weight,

@@ -158,15 +158,21 @@ CK_KERNEL std::size_t contiguous_prefix(const std::uint32_t* nodes, std::size_t 
 
 CK_KERNEL bool any_flag(const std::uint8_t* flags, const std::uint32_t* nodes, std::size_t m,
                         std::uint8_t mask) {
-  // Run by run of consecutive nodes, so that the flags are read in place.
-  for (std::size_t k = 0; k < m;) {
-    const std::size_t run = contiguous_prefix(nodes + k, m - k);
-    const std::uint8_t* f = flags + nodes[k];
+  if (m == 0) return false;
+  // The scheduler's node lists ascend (but for one wrap): then no flag in
+  // the range nodes[0]..nodes[m-1] means none on the nodes themselves, and
+  // the range is read in place, vectorised, however sparse the list is.
+  std::uint32_t descents = 0;
+  for (std::size_t j = 1; j < m; ++j) descents += nodes[j] < nodes[j - 1] ? 1u : 0u;
+  if (descents == 0) {
+    const std::uint8_t* f = flags + nodes[0];
+    const std::size_t span = std::size_t{nodes[m - 1]} - nodes[0] + 1;
     std::uint32_t hits = 0;
-    for (std::size_t j = 0; j < run; ++j) hits += (f[j] & mask) != 0 ? 1u : 0u;
-    if (hits != 0) return true;
-    k += run;
+    for (std::size_t j = 0; j < span; ++j) hits += (f[j] & mask) != 0 ? 1u : 0u;
+    if (hits == 0) return false;
   }
+  for (std::size_t j = 0; j < m; ++j)
+    if (flags[nodes[j]] & mask) return true;
   return false;
 }
 
