@@ -1714,6 +1714,119 @@ static void test_migration_and_metrics(void) {
   ck_ledger_free(NULL);
 }
 
+/* Every NULL handle, output and string of the ledger, advisor and metrics
+ * entry points, and a pod on a node the objects do not have. */
+static void test_ledger_null_arguments(void) {
+  ck_ledger* ledger = NULL;
+  ck_migration_advisor* adv = NULL;
+  ck_metrics* m = NULL;
+  ck_engine* engine = example_engine();
+  ck_signals* signals = example_signals();
+  ck_carbon_totals t;
+  ck_budget_status b;
+  ck_budget_advice a;
+  ck_account_result r;
+  ck_usage_record u = CK_USAGE_RECORD_INIT;
+  ck_migration_candidate c = CK_MIGRATION_CANDIDATE_INIT;
+  ck_migration_recommendation rec;
+  ck_zone_outlook z = {"ES", 0, 3600, NULL, 4};
+  size_t len = 0;
+  char small[4];
+  const char ghost[] =
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: lost, namespace: shop}\n"
+      "spec: {nodeName: ghost, containers: [{name: c, resources: {requests: {cpu: \"1\"}}}]}\n"
+      "status: {phase: Running}\n";
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_ledger_create(NULL, NULL));
+  CHECK_OK(ck_ledger_create(&ledger, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ledger is NULL",
+              ck_ledger_set_daily_limit(NULL, "ns", 2, 1.0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "namespace_name is NULL",
+              ck_ledger_set_daily_limit(ledger, NULL, 2, 1.0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ledger is NULL",
+              ck_ledger_set_profile(NULL, kShopProfile, len_of(kShopProfile), NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "usage is NULL",
+              ck_ledger_record_signals(ledger, NULL, signals));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "signals is NULL",
+              ck_ledger_record_signals(ledger, &u, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+              ck_ledger_account(NULL, ledger, engine, signals, NULL, ghost, len_of(ghost), NULL,
+                                kAt - 3600, kAt));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "engine is NULL",
+              ck_ledger_account(&r, ledger, NULL, signals, NULL, ghost, len_of(ghost), NULL,
+                                kAt - 3600, kAt));
+  /* A pod on a node the objects do not have is skipped, with the reason. */
+  CHECK_OK(ck_ledger_account(&r, ledger, engine, signals, NULL, ghost, len_of(ghost), "ghost.yaml",
+                             kAt - 3600, kAt));
+  CHECK(r.pods_booked == 0 && r.pods_skipped == 1 && r.node_watts == 0.0);
+  CHECK_FAILS(CK_ERROR_BUFFER_TOO_SMALL, "bytes",
+              ck_ledger_skipped(&len, small, sizeof small, ledger));
+  {
+    char* why = (char*)malloc(len + 1);
+    CHECK_OK(ck_ledger_skipped(&len, why, len + 1, ledger));
+    CHECK(strstr(why, "shop/lost") == why && strstr(why, "ghost") != NULL);
+    free(why);
+  }
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ledger is NULL", ck_ledger_skipped(&len, NULL, 0, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+              ck_ledger_month(NULL, ledger, CK_SCOPE_POD, "a", 1, 2023, 1));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+              ck_ledger_total(NULL, ledger, CK_SCOPE_POD, "a", 1));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ledger is NULL",
+              ck_ledger_total(&t, NULL, CK_SCOPE_POD, "a", 1));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_ledger_budget(NULL, ledger, "a", 1, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ledger is NULL", ck_ledger_budget(&b, NULL, "a", 1, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_sci(NULL, &t, 1.0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+              ck_snapshot_budget_advice(NULL, NULL, NULL, 0, NULL, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "snapshot is NULL",
+              ck_snapshot_budget_advice(&a, NULL, NULL, 0, NULL, NULL));
+
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_migration_advisor_create(NULL, NULL));
+  CHECK_FAILS(
+      CK_ERROR_INVALID_ARGUMENT, "out is NULL",
+      ck_migration_advisor_create_from_profile(NULL, kShopProfile, len_of(kShopProfile), NULL));
+  CHECK_OK(ck_migration_advisor_create(&adv, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "advisor is NULL",
+              ck_migration_advise(&rec, 1, NULL, 0, &c, 1, NULL, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "candidates is NULL",
+              ck_migration_advise(&rec, 1, adv, 0, NULL, 1, NULL, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "zones is NULL",
+              ck_migration_advise(&rec, 1, adv, 0, &c, 1, NULL, 1));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "candidate pod is NULL",
+              ck_migration_advise(&rec, 1, adv, 0, &c, 1, NULL, 0));
+  c.pod = "a/b";
+  c.zone = "ES";
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "zone outlook's values is NULL",
+              ck_migration_advise(&rec, 1, adv, 0, &c, 1, &z, 1));
+  z.zone = NULL;
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "zone outlook's zone is NULL",
+              ck_migration_advise(&rec, 1, adv, 0, &c, 1, &z, 1));
+  CHECK_OK(ck_migration_advise(NULL, 0, adv, 0, NULL, 0, NULL, 0)); /* an empty round */
+  CHECK_FAILS(CK_ERROR_NOT_FOUND, "0 recommendations",
+              ck_migration_detail(&len, small, sizeof small, adv, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "advisor is NULL",
+              ck_migration_detail(&len, small, sizeof small, NULL, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "advisor is NULL", ck_migration_record(NULL, "a", 1, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "pod is NULL", ck_migration_record(adv, NULL, 1, 0));
+
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out is NULL", ck_metrics_create(NULL));
+  CHECK_OK(ck_metrics_create(&m));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "ledger is NULL", ck_metrics_set_ledger(m, NULL, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "metrics is NULL", ck_metrics_set_ledger(NULL, ledger, 0));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "advisor is NULL", ck_metrics_count_migrations(m, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "snapshot is NULL",
+              ck_metrics_count_decision(m, NULL, NULL, 1));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "metrics is NULL",
+              ck_metrics_render(&len, small, sizeof small, NULL));
+  CHECK_FAILS(CK_ERROR_INVALID_ARGUMENT, "out_len is NULL",
+              ck_metrics_render(NULL, small, sizeof small, m));
+  ck_metrics_free(m);
+  ck_migration_advisor_free(adv);
+  ck_ledger_free(ledger);
+  ck_signals_free(signals);
+  ck_engine_free(engine);
+}
+
 int main(void) {
   test_version_and_status();
   test_free_accepts_null();
@@ -1731,5 +1844,6 @@ int main(void) {
   test_ledger_account();
   test_budget_hook();
   test_migration_and_metrics();
+  test_ledger_null_arguments();
   return ck_test_report("test_capi");
 }
