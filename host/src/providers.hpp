@@ -76,9 +76,9 @@ struct ProviderConfig {
   ProviderType type = ProviderType::kFile;
   std::string url;  // base URL; empty: the provider's public default
   std::vector<std::string> zones;
-  SecretSource token;     // Electricity Maps auth-token; Carbon Aware SDK bearer
-  SecretSource username;  // WattTime
-  SecretSource password;  // WattTime
+  SecretSource token;                    // Electricity Maps auth-token; Carbon Aware SDK bearer
+  SecretSource username;                 // WattTime
+  SecretSource password;                 // WattTime
   std::string signal_type = "co2_moer";  // WattTime
   bool forecast = true;
   bool history = true;
@@ -105,13 +105,13 @@ std::vector<ProviderConfig> parse_provider_configs_yaml(std::string_view text,
 struct ProviderStatus {
   std::string name;
   ProviderType type = ProviderType::kFile;
-  bool has_data = false;               // a refresh has ever succeeded
-  std::int64_t last_success = 0;       // unix seconds of the last good refresh
-  std::int64_t last_attempt = 0;       // unix seconds
-  std::string last_error;              // empty after a success; never a secret
+  bool has_data = false;          // a refresh has ever succeeded
+  std::int64_t last_success = 0;  // unix seconds of the last good refresh
+  std::int64_t last_attempt = 0;  // unix seconds
+  std::string last_error;         // empty after a success; never a secret
   std::uint64_t refreshes_ok = 0;
   std::uint64_t refreshes_failed = 0;
-  std::size_t series = 0;              // zone series held
+  std::size_t series = 0;  // zone series held
 };
 
 /// Makes the HTTP client a provider uses (tests inject their own TLS trust).
