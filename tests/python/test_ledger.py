@@ -242,3 +242,44 @@ def test_metrics_from_a_snapshot(example_engine, example_signals, example_cluste
     assert 'carbon_intensity_gco2_kwh{zone="NO",kind=' in text
     assert 'carbonkube_scheduling_decisions_total{qos_class="none",result="scheduled"} 1\n' in text
     assert 'katalyst_qos_guarantee_met{namespace="shop",pod="web-7d9f",qos_class="green-guaranteed"} 1\n' in text
+
+
+def test_threads_sharing_a_ledger_and_signals(repo, example_engine, example_signals) -> None:
+    # Publishing (cluster, signals, ledger locks) and accounting (signals,
+    # ledger) from several threads at once: no deadlock, and every interval
+    # is booked exactly once.
+    import threading
+
+    nodes = (repo / "examples/cluster/nodes.json").read_text()
+    pods = (repo / "examples/cluster/pods.yaml").read_text()
+    cluster = ck.Cluster()
+    cluster.apply(nodes)
+    ledger = ck.Ledger()
+    ledger.set_profile(SHOP_PROFILE)
+    t0 = 1689444000 - 40 * 60
+    errors: list[BaseException] = []
+
+    def account(k: int) -> None:
+        try:
+            for i in range(10):
+                start = t0 + (k * 10 + i) * 60
+                ledger.account(example_engine, example_signals, pods + "\n---\n" + nodes, start, start + 60)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    def publish() -> None:
+        try:
+            for _ in range(20):
+                cluster.snapshot(example_engine, example_signals, at=1689444000, ledger=ledger)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=account, args=(k,)) for k in range(4)]
+    threads += [threading.Thread(target=publish) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert ledger.total(ck.Scope.NAMESPACE, "shop").seconds == 3 * 40 * 60

@@ -486,16 +486,19 @@ struct Cluster {
     o.at = at;
     ck_snapshot* s = nullptr;
     ck_status status;
-    std::unique_lock<std::mutex> ledger_lock;
-    if (!ledger.is_none()) o.ledger = ledger_handle(ledger, ledger_lock);
+    std::mutex* ledger_mutex = nullptr;
+    if (!ledger.is_none()) o.ledger = ledger_handle(ledger, &ledger_mutex);
     {
       py::gil_scoped_release release;
+      // Locks in the order cluster, signals, ledger (ledger.cpp too).
       std::lock_guard lock(mutex);
       std::unique_lock<std::mutex> signals_lock;
       if (signals) {
         signals_lock = std::unique_lock(signals->mutex);
         o.signals = signals->handle.get();
       }
+      std::unique_lock<std::mutex> ledger_lock;
+      if (ledger_mutex) ledger_lock = std::unique_lock(*ledger_mutex);
       status = ck_snapshot_publish(&s, handle.get(), engine.handle.get(), &o);
     }
     check(status);
@@ -866,9 +869,9 @@ void ck_python_check(ck_status status) { check(status); }
 const ck_engine* engine_handle(const py::handle& engine) {
   return engine.cast<const Engine&>().handle.get();
 }
-const ck_signals* signals_handle(const py::handle& signals, std::unique_lock<std::mutex>& lock) {
+const ck_signals* signals_handle(const py::handle& signals, std::mutex** mutex) {
   auto& s = signals.cast<Signals&>();
-  lock = std::unique_lock(s.mutex);
+  *mutex = &s.mutex;
   return s.handle.get();
 }
 const ck_snapshot* snapshot_handle(const py::handle& snapshot) {

@@ -131,10 +131,15 @@ struct Ledger {
                       const std::string& zone, std::int64_t start, std::int64_t end, double watts,
                       double embodied, const py::object& signals) {
     const ck_usage_record u = usage(pod, ns, tenant, zone, start, end, watts, embodied);
-    std::unique_lock<std::mutex> signals_lock;
-    const ck_signals* s = signals_handle(signals, signals_lock);
-    std::lock_guard lock(mutex);
-    ck_python_check(ck_ledger_record_signals(handle.get(), &u, s));
+    std::mutex* signals_mutex = nullptr;
+    const ck_signals* s = signals_handle(signals, &signals_mutex);
+    ck_status st;
+    {
+      py::gil_scoped_release release;
+      std::scoped_lock lock(*signals_mutex, mutex);  // signals before ledger, as everywhere
+      st = ck_ledger_record_signals(handle.get(), &u, s);
+    }
+    ck_python_check(st);
   }
   py::dict account(const py::object& engine, const py::object& signals, const py::bytes& objects,
                    const std::string& source, std::int64_t t0, std::int64_t t1) {
@@ -142,11 +147,11 @@ struct Ledger {
     const ck_engine* e = engine_handle(engine);
     ck_account_result r{};
     ck_status st;
+    std::mutex* signals_mutex = nullptr;
+    const ck_signals* s = signals_handle(signals, &signals_mutex);
     {
-      std::unique_lock<std::mutex> signals_lock;
-      const ck_signals* s = signals_handle(signals, signals_lock);
       py::gil_scoped_release release;
-      std::lock_guard lock(mutex);
+      std::scoped_lock lock(*signals_mutex, mutex);  // signals before ledger, as everywhere
       st = ck_ledger_account(&r, handle.get(), e, s, nullptr, text.data(), text.size(),
                              source.c_str(), t0, t1);
     }
@@ -362,9 +367,9 @@ struct Metrics {
 
 }  // namespace
 
-const ck_ledger* ledger_handle(const py::handle& ledger, std::unique_lock<std::mutex>& lock) {
+const ck_ledger* ledger_handle(const py::handle& ledger, std::mutex** mutex) {
   auto& l = ledger.cast<Ledger&>();
-  lock = std::unique_lock(l.mutex);
+  *mutex = &l.mutex;
   return l.handle.get();
 }
 
