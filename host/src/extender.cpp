@@ -60,6 +60,7 @@ struct Candidate {
 
 struct Evaluation {
   bool node_list_form = false;  // the request sent Nodes, not NodeNames
+  Json args;                    // the request; request_nodes and Candidate::original point into it
   const Json* request_nodes = nullptr;
   std::vector<Candidate> candidates;  // request order
   Explanation explanation;            // over the candidates that resolved
@@ -97,10 +98,11 @@ Pod parse_pod(const Json& args, const ParseLimits& limits) {
 
 Evaluation evaluate(std::string_view body, const ExtenderInputs& inputs) {
   if (!inputs.scheduler) throw Error(ErrorKind::kInvalidInput, "extender: no scheduler configured");
-  const Json args = parse_body(body, inputs.limits);
+  Evaluation out;
+  out.args = parse_body(body, inputs.limits);
+  const Json& args = out.args;
   Pod pod = parse_pod(args, inputs.limits);
 
-  Evaluation out;
   out.pod_key = pod.key();
   const Json* nodes = member_ci(args, "Nodes");
   const Json* names = member_ci(args, "NodeNames");
