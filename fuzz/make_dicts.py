@@ -35,8 +35,14 @@ TARGETS = {
     "carbon_profile": ["src/qos.cpp"],
     "zone_map": ["src/signals.cpp"],
     "signals": ["src/signals_loaders.cpp", "src/signals.cpp"],
+    "rl_state": ["src/rl.cpp"],
+    "recommendations": ["src/recommender.cpp"],
+    "workload_trace": ["src/workload_trace.cpp"],
 }
-EXTRA = {"kube_objects": QUANTITY, "cnr": QUANTITY, "signals": TIME + CSV, "carbon_profile": TIME}
+EXTRA = {"kube_objects": QUANTITY, "cnr": QUANTITY, "signals": TIME + CSV, "carbon_profile": TIME,
+         "recommendations": QUANTITY,
+         "workload_trace": ["arrival_time", "length", "cpus", "\ufeff", "\r\n", ",", "1e308",
+                            "-0", "nan", "inf"]}
 
 
 def literals(patterns):

@@ -54,6 +54,7 @@ max_len() {
   case "$1" in
     quantity|timestamp) echo 256 ;;
     signals|capi|kube_objects|cnr) echo 16384 ;;
+    rl_state) echo 32768 ;;  # a saved state is 11-19 KB
     *) echo 8192 ;;
   esac
 }

@@ -46,7 +46,8 @@ for f in ["examples/config/zones.yaml", "tests/fixtures/signals/zonemap.yaml"]:
     seed("zone_map", os.path.basename(f), read(f))
 
 # fuzz_signals: low 3 bits pick the loader (0 CSV direct, 1 CSV LCA, 2
-# Electricity Maps JSON, 3 WattTime, 4 UK, 5 Carbon Aware SDK); 0x08 lenient.
+# Electricity Maps JSON, 3 WattTime, 4 UK, 5 Carbon Aware SDK, 6 / 7 detect
+# the format as "auto" does, direct / LCA); 0x08 lenient.
 sig = "tests/fixtures/signals/"
 seed("signals", "portal_sample_direct.csv", b"\x00" + read(sig + "electricitymaps_portal_sample.csv"))
 seed("signals", "portal_sample_lca.csv", b"\x01" + read(sig + "electricitymaps_portal_sample.csv"))
@@ -60,6 +61,7 @@ for sel, names in [(2, ["electricitymaps_latest.json", "electricitymaps_history.
                    (5, ["carbonaware_bylocation.json", "carbonaware_forecast.json"])]:
     for n in names:
         seed("signals", n, bytes([sel]) + read(sig + n))
+        seed("signals", "auto-" + n, b"\x07" + read(sig + n))
 
 for i, q in enumerate([b"100m", b"1.5Gi", b"1e3", b"2k", b"250u", b"0", b"-1", b"64Gi", b"0.5",
                        b"110", b"9223372036854775807", b"1E-3", b"12345678901234567890n"]):
@@ -76,3 +78,29 @@ for i, t in enumerate([b"\x00" + b"2023-01-01T00:00:00Z", b"\x00" + b"2023-07-15
 seed("capi", "pods.yaml", read("examples/cluster/pods.yaml"))
 seed("capi", "nodes.json", read("examples/cluster/nodes.json"))
 seed("capi", "zones.yaml", read("examples/config/zones.yaml") + bytes(range(256)))
+
+# fuzz_workload_trace: the bundled Azure trace's first rows, and a short
+# unsorted one with CRLF line ends and extra columns.
+seed("workload_trace", "azure-100k-head.csv", head("data/workloads/azure-100k.csv", 40))
+seed("workload_trace", "unsorted.csv",
+     b"\xef\xbb\xbfjob,cpus,length,arrival_time\r\na,4,1.5,3\r\nb,8,0.25,1\r\nc,2,24,2\r\n")
+
+# fuzz_recommendations: a VerticalPodAutoscaler's status as the API server
+# returns it, and a KVPA-shaped list.
+seed("recommendations", "vpa.json", b"""{"apiVersion": "autoscaling.k8s.io/v1",
+ "kind": "VerticalPodAutoscaler", "metadata": {"name": "web", "namespace": "shop"},
+ "status": {"recommendation": {"containerRecommendations": [
+  {"containerName": "app", "lowerBound": {"cpu": "100m", "memory": "262144k"},
+   "target": {"cpu": "250m", "memory": "262144k"}, "uncappedTarget": {"cpu": "250m",
+   "memory": "262144k"}, "upperBound": {"cpu": "1", "memory": "1Gi"}},
+  {"containerName": "sidecar", "target": {"cpu": "10m", "memory": "32Mi"}}]}}}""")
+seed("recommendations", "kvpa.yaml", b"""containerRecommendations:
+- containerName: app
+  target: {cpu: 1500m, memory: 2Gi}
+  lowerBound: {cpu: "1", memory: 1Gi}
+  upperBound: {cpu: "4", memory: 8Gi}
+""")
+
+# fuzz_rl_state: fuzz/corpus/rl_state/seed-fresh.json and seed-trained.json
+# are RlOptimizer{}.save() before and after 20 decide/update rounds; they
+# need the library to produce, so they are committed rather than made here.

@@ -4,7 +4,8 @@
 # package's pytest suite, a clang-format check, the asan+ubsan
 # build's test suite (all but the package tests, which rebuild the library)
 # and the concurrency test under TSan. CARBONKUBE_TEST_SANITIZERS=0 skips the
-# two sanitizer builds.
+# two sanitizer builds. Then the fuzz targets, briefly (fuzz/ci.sh;
+# CARBONKUBE_TEST_FUZZ=0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh release
@@ -19,4 +20,7 @@ if [ "${CARBONKUBE_TEST_SANITIZERS:-1}" != 0 ]; then
   bash scripts/build.sh tsan
   ctest --preset tsan --label-regex concurrency
 fi
+# Every fuzz target for a short bounded run from the committed corpus (about
+# 5.5 minutes with the clang build); CARBONKUBE_TEST_FUZZ=0 skips it.
+bash fuzz/ci.sh
 echo "all tests passed"

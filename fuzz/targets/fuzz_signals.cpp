@@ -1,7 +1,8 @@
 // Fuzz target: every carbon-signal loader (Electricity Maps portal CSV, both
 // scopes, and API JSON; WattTime v3; UK Carbon Intensity; Carbon Aware SDK).
-// The first byte picks the loader, strict or lenient, and an expected kind;
-// the rest is the text. The series then go through CarbonSignals::add and
+// The first byte picks the loader (6 and 7: detect_signal_format, then
+// load_signals, as the CLI's and Python's "auto" do), strict or lenient, and
+// an expected kind; the rest is the text. The series then go through CarbonSignals::add and
 // evaluate / evaluate_window at and around their points.
 // Oracles: series sorted with unique timestamps; strict loads hold only
 // finite values >= 0; adding the same load twice changes nothing; a usable
@@ -75,9 +76,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 4:
         load = load_uk_carbon_intensity_json(text, ck_fuzz::kSource, options);
         break;
-      default:
+      case 5:
         load = load_carbon_aware_sdk_json(text, ck_fuzz::kSource, options);
         break;
+      default: {
+        // What every front end does with format "auto": detect, then load.
+        const std::optional<SignalFormat> format = detect_signal_format(text, "");
+        if (!format) return;
+        load = load_signals(
+            text, ck_fuzz::kSource, *format,
+            (sel & 0x07) == 6 ? IntensityScope::kDirect : IntensityScope::kLifecycle, options);
+        break;
+      }
     }
   });
   if (!ok) return 0;
