@@ -9,8 +9,14 @@
 #include <limits>
 #include <numeric>
 #include <set>
+#include <tuple>
+#include <unordered_map>
 
+#include "carbonkube/conditions.hpp"
 #include "carbonkube/error.hpp"
+#include "carbonkube/pod.hpp"
+#include "carbonkube/scheduler.hpp"
+#include "carbonkube/snapshot.hpp"
 
 CARBONKUBE_NAMESPACE_BEGIN
 
@@ -21,7 +27,6 @@ constexpr std::int64_t kDay = 86400;
 // Ridge needs 8 days of lags; every model starts there so that all
 // policies plan the same jobs.
 constexpr std::int64_t kWarmupDays = 8;
-constexpr double kFitEpsilon = 1e-9;
 constexpr std::size_t kPadRepeatCells = 168;
 constexpr std::size_t kProgressEvery = 1024;
 
@@ -45,19 +50,171 @@ void civil_month(std::int64_t t, int& year, int& month) {
   month = static_cast<int>(m);
 }
 
-// SplitMix64's finaliser over (seed, job, node).
-std::uint64_t tie_key(std::uint64_t seed, std::size_t job, std::size_t node) {
-  std::uint64_t x = seed ^ (static_cast<std::uint64_t>(job) * 0x9E3779B97F4A7C15ull) ^
-                    (static_cast<std::uint64_t>(node) * 0xC2B2AE3D27D4EB4Full);
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBull;
-  x ^= x >> 31;
-  return x;
+constexpr std::int64_t kMilli = 1000;
+// Node memory and pod slots that never bind: the trace has only CPUs.
+constexpr std::string_view kNodeMemory = "1Ti";
+constexpr std::string_view kNodePods = "1000";
+constexpr std::string_view kSimNamespace = "carbonkube-sim";
+
+// CarbonAwareScore at the seed profile's weight on top of kube-scheduler's
+// defaults; useForecast lets the oracle's pods (with an expected runtime)
+// be scored on the mean over their run. Pods without the annotation are
+// scored on the intensity at the cycle's hour.
+constexpr std::string_view kCarbonProfileYaml = R"(apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+  plugins:
+    score:
+      enabled:
+      - name: CarbonAwareScore
+        weight: 30
+  pluginConfig:
+  - name: CarbonAwareScore
+    args:
+      useForecast: true
+)";
+
+Quantity milli_quantity(std::int64_t milli) {
+  Quantity q;
+  q.nano = static_cast<Int128>(milli) * 1000000;
+  return q;
 }
 
+// The simulated cluster in the engine: a ClusterState of the nodes, one
+// bound occupancy pod per node carrying its peak reservation over the hours
+// being decided, and one Scheduler cycle per decision. Decisions read the
+// reservations, not only the pods running at that instant, because a
+// shifted job holds its future hours from the moment it is planned.
+class EngineCluster {
+ public:
+  EngineCluster(std::span<const ClusterZone> zones, const CarbonSignals& signals,
+                Placement placement, bool perfect, std::uint64_t seed)
+      : scheduler_(simulator_profile(placement)),
+        zone_map_(simulator_zone_map(zones)),
+        signals_(signals),
+        carbon_(placement == Placement::kCarbonAware),
+        perfect_(perfect),
+        ctx_(seed) {
+    for (const Node& n : simulator_nodes(zones)) {
+      state_.upsert_node(n);
+      Pod p;
+      p.namespace_name = std::string(kSimNamespace);
+      p.name = "occupancy-" + n.name;
+      p.node_name = n.name;
+      p.phase = PodPhase::kRunning;
+      Container c;
+      c.name = "reserved";
+      c.requests.emplace_back("cpu", milli_quantity(0));
+      p.containers.push_back(std::move(c));
+      occupancy_.push_back(std::move(p));
+    }
+    for (const ClusterZone& z : zones) zone_names_.push_back(z.zone);
+    published_.assign(occupancy_.size(), 0);
+    snapshot_ = state_.publish();
+  }
+
+  // The node the Scheduler picks for a job of `milli` cpu starting at t for
+  // `duration` seconds, on nodes whose reservations over its hours are
+  // `peaks` (millicores per node), in zone `zone` (-1: any); -1 for none.
+  long place(std::span<const std::int64_t> peaks, std::int64_t t, std::int64_t duration,
+             std::int64_t milli, long zone) {
+    sync(peaks);
+    const CompiledPod& pod = compiled(milli, zone, perfect_ ? duration : 0);
+    const ClusterConditions* cond = carbon_ ? &conditions(t) : nullptr;
+    const CycleResult r = scheduler_.schedule(*snapshot_, pod, ctx_, cond);
+    return r.selected ? static_cast<long>(*r.selected) : -1;
+  }
+
+ private:
+  void sync(std::span<const std::int64_t> peaks) {
+    bool changed = false;
+    for (std::size_t n = 0; n < peaks.size(); ++n) {
+      if (peaks[n] == published_[n]) continue;
+      occupancy_[n].containers[0].requests[0].second = milli_quantity(peaks[n]);
+      state_.upsert_pod(occupancy_[n]);
+      published_[n] = peaks[n];
+      changed = true;
+    }
+    if (changed) snapshot_ = state_.publish();
+  }
+
+  // Conditions for the hour of t, built once per hour; the nodes never
+  // change, so a later snapshot's conditions differ only in the generation.
+  const ClusterConditions& conditions(std::int64_t t) {
+    const std::int64_t hour = floor_div(t, kHour) * kHour;
+    if (hour != conditions_hour_) {
+      conditions_ = ClusterConditions::build(*snapshot_, zone_map_, signals_, hour);
+      conditions_hour_ = hour;
+    }
+    conditions_.snapshot_generation = snapshot_->generation();
+    conditions_.now = t;  // the oracle's window starts at the job's start
+    return conditions_;
+  }
+
+  const CompiledPod& compiled(std::int64_t milli, long zone, std::int64_t runtime) {
+    const auto key = std::make_tuple(milli, zone, runtime);
+    auto it = pods_.find(key);
+    if (it != pods_.end()) return it->second;
+    Pod p;
+    p.namespace_name = std::string(kSimNamespace);
+    p.name = fmt::format("job-{}m-{}-{}s", milli, zone, runtime);
+    Container c;
+    c.name = "job";
+    c.requests.emplace_back("cpu", milli_quantity(milli));
+    p.containers.push_back(std::move(c));
+    if (zone >= 0)
+      p.node_selector.emplace_back(std::string(kTopologyZoneLabel),
+                                   zone_names_[static_cast<std::size_t>(zone)]);
+    if (runtime > 0)
+      p.annotations.emplace_back("carbon-kube.io/expected-runtime", fmt::format("{}s", runtime));
+    return pods_.emplace(key, compile_pod(p, *snapshot_)).first->second;
+  }
+
+  Scheduler scheduler_;
+  ZoneMap zone_map_;
+  const CarbonSignals& signals_;
+  bool carbon_;
+  bool perfect_;
+  ScoringContext ctx_;
+  ClusterState state_;
+  SnapshotPtr snapshot_;
+  std::vector<Pod> occupancy_;
+  std::vector<std::int64_t> published_;
+  std::vector<std::string> zone_names_;
+  ClusterConditions conditions_;
+  std::int64_t conditions_hour_ = std::numeric_limits<std::int64_t>::min();
+  std::map<std::tuple<std::int64_t, long, std::int64_t>, CompiledPod> pods_;
+};
+
 }  // namespace
+
+Profile simulator_profile(Placement placement) {
+  if (placement == Placement::kLeastAllocated) return default_profile();
+  return compile_profile(parse_scheduler_config(kCarbonProfileYaml, "simulator carbon profile"));
+}
+
+std::vector<Node> simulator_nodes(std::span<const ClusterZone> zones) {
+  std::vector<Node> nodes;
+  for (const ClusterZone& z : zones)
+    for (std::size_t k = 0; k < z.nodes; ++k) {
+      Node n;
+      n.name = fmt::format("{}-{}", z.zone, k);
+      n.labels.emplace_back(std::string(kTopologyZoneLabel), z.zone);
+      n.allocatable.push_back({"cpu", std::llround(z.power.vcpus * kMilli)});
+      n.allocatable.push_back({"memory", parse_quantity(kNodeMemory).value()});
+      n.allocatable.push_back({"pods", parse_quantity(kNodePods).value()});
+      n.ready = true;
+      nodes.push_back(std::move(n));
+    }
+  return nodes;
+}
+
+ZoneMap simulator_zone_map(std::span<const ClusterZone> zones) {
+  ZoneMap map;
+  for (const ClusterZone& z : zones) map.add_zone_label(z.zone, z.zone);
+  return map;
+}
 
 std::vector<SimPolicy> standard_policies(ForecastModel model) {
   using P = Placement;
@@ -153,7 +310,8 @@ Simulator::Simulator(const CarbonSignals& signals, std::vector<ClusterZone> zone
             "simulator trace: job {} needs {} vCPUs, more than a node of zone \"{}\" has ({})", i,
             t.cpus, z.zone, z.power.vcpus));
     Job j{start + std::llround(t.arrival_hours * 3600.0),
-          std::max<std::int64_t>(1, std::llround(t.length_hours * 3600.0)), t.cpus};
+          std::max<std::int64_t>(1, std::llround(t.length_hours * 3600.0)), t.cpus,
+          std::llround(t.cpus * static_cast<double>(kMilli))};
     if (i > 0 && t.arrival_hours < trace[i - 1].arrival_hours)
       throw InvalidInput(fmt::format("simulator trace: job {} arrives before job {}", i, i - 1));
     if (j.arrival + j.duration > end) {
@@ -174,6 +332,16 @@ Simulator::Simulator(const CarbonSignals& signals, std::vector<ClusterZone> zone
     std::vector<double> v = g.g_per_kwh;
     const std::size_t n = g.size(), rep = std::min(n, kPadRepeatCells);
     for (std::size_t k = 0; k < pad; ++k) v.push_back(g.g_per_kwh[n - rep + k % rep]);
+    ZoneSeries actual_series;
+    actual_series.zone = g.zone;
+    actual_series.kind = g.kind;
+    actual_series.source = g.zone + " (simulated actual)";
+    actual_series.period_seconds = g.step_seconds;
+    actual_series.points.reserve(v.size());
+    for (std::size_t k = 0; k < v.size(); ++k)
+      actual_series.points.push_back(
+          {g.start + static_cast<std::int64_t>(k) * g.step_seconds, v[k]});
+    engine_signals_.add(std::move(actual_series));
     actual_.emplace_back(g.start, g.step_seconds, std::move(v), g.zone + " (actual)");
     actual_.back().set_kind(g.kind);
   }
@@ -225,14 +393,15 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
   std::vector<std::size_t> first_node(nz + 1, 0);
   for (std::size_t z = 0; z < nz; ++z) first_node[z + 1] = first_node[z] + zones_[z].nodes;
   const std::size_t nn = first_node[nz];
-  std::vector<double> used(nn * C, 0.0);  // allocated vCPUs per node and hour
+  // Reserved millicores per node and hour: the feasibility the snapshot's
+  // occupancy pods carry (EngineCluster).
+  std::vector<std::int64_t> used(nn * C, 0);
   std::vector<std::uint32_t> node_zone(nn);
-  std::vector<double> cap(nn);
   for (std::size_t z = 0; z < nz; ++z)
-    for (std::size_t n = first_node[z]; n < first_node[z + 1]; ++n) {
+    for (std::size_t n = first_node[z]; n < first_node[z + 1]; ++n)
       node_zone[n] = static_cast<std::uint32_t>(z);
-      cap[n] = zones_[z].power.vcpus;
-    }
+  EngineCluster engine(zones_, engine_signals_, policy.placement, perfect, options_.seed);
+  std::vector<std::int64_t> peaks(nn, 0);
 
   const std::vector<RollingForecast>* fc = policy.shift ? &forecasts(policy.model) : nullptr;
 
@@ -251,8 +420,6 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
 
   Planner planner;
   Plan plan;
-  std::vector<std::uint32_t> order(nz);
-  std::vector<double> key(nz);
   struct Candidate {
     std::int64_t start;
     long zone;
@@ -266,40 +433,17 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
   std::vector<Candidate> cands;
   std::vector<ZonePlan> zone_plans;
 
-  // The LeastAllocated node among zones zs (all when empty) for [h0, h1):
-  // the most free capacity after placing; ties broken at random under the
-  // seed, as kube-scheduler does, by a hash of (seed, job, node) so that a
-  // job sees the same order each time it asks. -1 when nothing fits.
-  std::size_t job_index = 0;
-  auto best_node = [&](std::span<const std::uint32_t> zs, std::size_t h0, std::size_t h1,
-                       double cpus) -> long {
-    long best = -1;
-    double best_score = -1;
-    std::uint64_t best_tie = 0;
-    auto scan = [&](std::size_t a, std::size_t b) {
-      for (std::size_t n = a; n < b; ++n) {
-        const double* u = &used[n * C];
-        double peak = 0;
-        for (std::size_t h = h0; h < h1; ++h) peak = std::max(peak, u[h]);
-        if (peak + cpus > cap[n] + kFitEpsilon) continue;
-        const double score = (cap[n] - peak - cpus) / cap[n];
-        const std::uint64_t tie = tie_key(options_.seed, job_index, n);
-        if (score > best_score || (score == best_score && tie < best_tie)) {
-          best_score = score;
-          best_tie = tie;
-          best = static_cast<long>(n);
-        }
-      }
-    };
-    if (zs.empty()) {
-      scan(0, nn);
-    } else {
-      for (std::uint32_t z : zs) {
-        scan(first_node[z], first_node[z + 1]);
-        if (best >= 0) break;  // zones in order of preference
-      }
+  // The Scheduler's node for the job over [h0, h1) in zone `zone` (kAnyZone:
+  // all), its start t; -1 when nothing fits.
+  auto best_node = [&](const Job& job, std::int64_t t, long zone, std::size_t h0,
+                       std::size_t h1) -> long {
+    for (std::size_t n = 0; n < nn; ++n) {
+      const std::int64_t* u = &used[n * C];
+      std::int64_t peak = 0;
+      for (std::size_t h = h0; h < h1; ++h) peak = std::max(peak, u[h]);
+      peaks[n] = peak;
     }
-    return best;
+    return engine.place(peaks, t, job.duration, job.milli, zone);
   };
   auto hour_span = [&](std::int64_t s, std::int64_t e, std::size_t& h0, std::size_t& h1) {
     h0 = static_cast<std::size_t>(floor_div(s - t0, kHour));
@@ -309,33 +453,15 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
   const std::int64_t max_wait = options_.max_wait_hours * kHour;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const Job& job = jobs_[i];
-    job_index = i;
     PlannedJob pj;
     pj.arrival = job.arrival;
     pj.duration_seconds = job.duration;
     pj.deadline = job.arrival + job.duration + slack_s;
-    // Zone preference: empty = LeastAllocated over all zones.
-    std::span<const std::uint32_t> zs;
-
-    if (carbon) {
-      const std::size_t ha = static_cast<std::size_t>((job.arrival - t0) / kHour);
-      for (std::size_t z = 0; z < nz; ++z) {
-        const double intensity =
-            perfect ? actual_[z].integral(job.arrival, job.arrival + job.duration) /
-                          static_cast<double>(job.duration)
-                    : grids_[z].g_per_kwh[ha];
-        key[z] = intensity * power_kw_[z][i];
-      }
-      std::iota(order.begin(), order.end(), 0u);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](std::uint32_t a, std::uint32_t b) { return key[a] < key[b]; });
-      zs = order;
-    }
-
     // Candidates (start, zone or kAnyZone), tried in order; the first with
     // room wins. Without shifting: the arrival. With it: the planner's
     // start(s), then the arrival; then the next hours from the arrival.
     cands.clear();
+    long home_node = -1;  // the temporal job's node at arrival, found to pick its zone
     if (fc && job.arrival >= first_issue_) {
       const IntensityCurve& c0 = (*fc)[0].curve_at(job.arrival);
       if (job.arrival + job.duration <= c0.end()) {
@@ -343,7 +469,8 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
         if (!carbon) {
           std::size_t h0 = 0, h1 = 0;
           hour_span(job.arrival, job.arrival + job.duration, h0, h1);
-          const long n = best_node({}, h0, h1, job.cpus);
+          const long n = best_node(job, job.arrival, kAnyZone, h0, h1);
+          home_node = n;
           if (n >= 0) {
             const std::uint32_t home = node_zone[static_cast<std::size_t>(n)];
             pj.power_kw = power_kw_[home][i];
@@ -380,19 +507,21 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
     for (const Candidate& c : cands) {
       std::size_t h0 = 0, h1 = 0;
       hour_span(c.start, c.start + job.duration, h0, h1);
-      const std::uint32_t cz = static_cast<std::uint32_t>(c.zone);
-      node = best_node(c.zone == kAnyZone ? zs : std::span<const std::uint32_t>(&cz, 1), h0, h1,
-                       job.cpus);
+      // The arrival in the home zone was just decided by a cycle at arrival:
+      // reuse that node, so that zero slack repeats the baseline's cycles.
+      const bool decided =
+          home_node >= 0 && c.start == job.arrival &&
+          c.zone == static_cast<long>(node_zone[static_cast<std::size_t>(home_node)]);
+      node = decided ? home_node : best_node(job, c.start, c.zone, h0, h1);
       if (node >= 0) {
         t = c.start;
         break;
       }
     }
-    // The last candidate's zone rule for the wait: a temporal job keeps
-    // its zone.
+    // The wait: a temporal job keeps its zone; the others take any zone the
+    // profile scores best.
     const bool keep_home = !carbon && cands.size() > 1;
-    const std::uint32_t home = keep_home ? static_cast<std::uint32_t>(cands.front().zone) : 0;
-    if (keep_home) zs = std::span<const std::uint32_t>(&home, 1);
+    const long wait_zone = keep_home ? cands.front().zone : kAnyZone;
     while (node < 0) {
       std::size_t h0 = 0, h1 = 0;
       hour_span(t, t + job.duration, h0, h1);
@@ -403,13 +532,13 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
             "simulator: policy \"{}\": job {} ({} vCPUs, arriving {}) found no node with room "
             "within {} hours of its arrival: the cluster is too small for the trace",
             policy.name, i, job.cpus, format_timestamp(job.arrival), options_.max_wait_hours));
-      node = best_node(zs, h0, h1, job.cpus);
+      node = best_node(job, t, wait_zone, h0, h1);
     }
     {
       std::size_t h0 = 0, h1 = 0;
       hour_span(t, t + job.duration, h0, h1);
       for (std::size_t h = h0; h < h1; ++h)
-        used[static_cast<std::size_t>(node) * C + h] += job.cpus;
+        used[static_cast<std::size_t>(node) * C + h] += job.milli;
       if (h0 < H) ++r.starts[node_zone[static_cast<std::size_t>(node)] * H + h0];
     }
     if (t != cands.front().start) ++r.capacity_waits;
@@ -457,8 +586,9 @@ PolicyResult Simulator::run(const SimPolicy& policy, std::optional<double> slack
     const double zone_cap = pm.vcpus * static_cast<double>(zones_[z].nodes);
     ZoneResult& zr = r.zones[z];
     for (std::size_t h = 0; h < H; ++h) {
-      double u = 0;
-      for (std::size_t n = first_node[z]; n < first_node[z + 1]; ++n) u += used[n * C + h];
+      std::int64_t reserved = 0;
+      for (std::size_t n = first_node[z]; n < first_node[z + 1]; ++n) reserved += used[n * C + h];
+      const double u = static_cast<double>(reserved) / static_cast<double>(kMilli);
       const double idle_kw = std::max(0.0, zone_cap - u) * pm.idle_watts_per_vcpu * pm.pue / 1000.0;
       zr.idle_kwh += idle_kw;
       zr.idle_kg += idle_kw * grids_[z].g_per_kwh[h] / 1000.0;

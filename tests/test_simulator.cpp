@@ -1,24 +1,32 @@
 // The trace-driven simulator and workload traces: conservation (every job
 // runs once, energy adds up), the oracle never beaten by its forecast-driven
 // counterpart (and equal to a brute force over starts), zero slack equals
-// the baseline, determinism under a seed, bad inputs, the CLI's report files.
+// the baseline, determinism under a seed, bad inputs, the CLI's report files,
+// and carbon-aware placement equal to the engine's Scheduler on the same
+// snapshot.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "carbonkube/conditions.hpp"
 #include "carbonkube/error.hpp"
 #include "carbonkube/kube.hpp"
 #include "carbonkube/planner.hpp"
+#include "carbonkube/pod.hpp"
+#include "carbonkube/scheduler.hpp"
 #include "carbonkube/signals.hpp"
 #include "carbonkube/simulator.hpp"
+#include "carbonkube/snapshot.hpp"
 #include "carbonkube/workload_trace.hpp"
 #include "cli.hpp"
 
@@ -241,8 +249,18 @@ TEST_CASE("simulator: the oracle is never beaten by its forecast-driven counterp
       CHECK(p.capacity_waits == 0);
       CHECK(p.kg <= f.kg + 1e-9);
       if (std::string(name) != "temporal") {  // temporal's zone is LeastAllocated's: same in both
-        for (std::size_t i = 0; i < f.jobs_out.size(); ++i)
-          CHECK(p.jobs_out[i].g <= f.jobs_out[i].g + 1e-6);
+        // Per job, the oracle's zone is the best the Scheduler can tell
+        // apart: CarbonAwareScore is an integer, one point per 6 gCO2/kWh
+        // below its 300 g threshold (greenBonus 50), and zones it scores
+        // equal are ranked by the resource plugins. So an oracle job may
+        // run up to that resolution above its forecast-driven twin.
+        constexpr double kScoreResolution = 300.0 / 50.0;  // gCO2/kWh per point
+        std::size_t within_resolution = 0;
+        for (std::size_t i = 0; i < f.jobs_out.size(); ++i) {
+          CHECK(p.jobs_out[i].g <= f.jobs_out[i].g + kScoreResolution * p.jobs_out[i].kwh + 1e-9);
+          if (p.jobs_out[i].g > f.jobs_out[i].g + 1e-6) ++within_resolution;
+        }
+        CHECK(within_resolution * 20 < f.jobs_out.size());  // rare: under 5 % of the jobs
       }
     }
   }
@@ -283,6 +301,74 @@ TEST_CASE("simulator: the temporal oracle equals a brute force over start times"
     ++checked;
   }
   CHECK(checked > 200);
+}
+
+TEST_CASE("simulator: carbon-aware placement is the Scheduler's choice on the same snapshot") {
+  // Hour-long jobs starting on the hour: a node's reservation over a job's
+  // hour is then exactly the pods running beside it, so the test can build
+  // the snapshot from Kubernetes objects on its own: the simulated nodes, a
+  // bound pod per job already running, conditions from the same signals at
+  // the job's start, and one cycle of the same profile. 40-vCPU jobs, six
+  // an hour, on two 64-vCPU nodes per zone: the cleanest zone takes two and
+  // the rest spill over to the next ones.
+  std::vector<TraceJob> jobs;
+  for (std::size_t i = 0; i < 6 * 120; ++i) jobs.push_back({static_cast<double>(i / 6), 1.0, 40.0});
+  const auto zones = cluster({"US-CAL-CISO", "ES", "NO", "BR"}, 2);
+  SimOptions o;
+  o.record_jobs = true;
+  o.slack_hours = 0;
+  Simulator sim(bundled(), zones, jobs, o);
+  const ZoneMap zone_map = simulator_zone_map(zones);
+  for (const char* name : {"carbon-placement", "carbon-placement-oracle"}) {
+    CAPTURE(name);
+    const PolicyResult r = run(sim, name);
+    REQUIRE(r.jobs_out.size() == jobs.size());
+    CHECK(r.capacity_waits == 0);
+    const Scheduler scheduler(simulator_profile(Placement::kCarbonAware));
+    std::set<std::uint32_t> zones_used;
+    std::size_t checked = 0;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      CAPTURE(i);
+      const JobOutcome& out = r.jobs_out[i];
+      ClusterState state;
+      for (const Node& n : simulator_nodes(zones)) state.upsert_node(n);
+      auto job_pod = [&](std::size_t j) {
+        Pod p;
+        p.name = fmt::format("job-{}", j);
+        Container c;
+        c.name = "job";
+        c.requests.emplace_back("cpu", parse_quantity("40"));
+        p.containers.push_back(c);
+        if (std::string(name).ends_with("oracle"))
+          p.annotations.emplace_back("carbon-kube.io/expected-runtime", "1h");
+        return p;
+      };
+      for (std::size_t j = 0; j < i; ++j)
+        if (r.jobs_out[j].start == out.start) {
+          const JobOutcome& o2 = r.jobs_out[j];
+          state.assume_pod(job_pod(j), fmt::format("{}-{}", zones[o2.zone].zone, o2.node));
+        }
+      const SnapshotPtr snap = state.publish();
+      const ClusterConditions cond =
+          ClusterConditions::build(*snap, zone_map, bundled(), out.start);
+      const CompiledPod pod = compile_pod(job_pod(i), *snap);
+      ScoringContext ctx(7);
+      const CycleResult c = scheduler.schedule(*snap, pod, ctx, &cond);
+      REQUIRE(c.selected);
+      // Ties are broken at random: the simulator's node must have the
+      // cycle's highest total, whichever of the tied nodes it drew.
+      const auto chosen = snap->find_node(fmt::format("{}-{}", zones[out.zone].zone, out.node));
+      REQUIRE(chosen);
+      const auto feasible = ctx.feasible();
+      const auto at = std::find(feasible.begin(), feasible.end(), *chosen);
+      REQUIRE(at != feasible.end());
+      CHECK(ctx.totals()[static_cast<std::size_t>(at - feasible.begin())] == c.total);
+      zones_used.insert(out.zone);
+      ++checked;
+    }
+    CHECK(checked == jobs.size());
+    CHECK(zones_used.size() >= 3);  // spill-over happened: capacity, not only carbon, decided
+  }
 }
 
 TEST_CASE("simulator: deterministic: the same inputs give the same results") {

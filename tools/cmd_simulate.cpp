@@ -39,14 +39,17 @@ const char* const kSimulateUsage =
       cpus in hours, e.g. data/workloads/azure-100k.csv; or N seeded synthetic
       jobs) on N nodes of V vCPUs per zone (default 4 x 64, PUE 1.135, Cloud
       Carbon Footprint power), carbon from Electricity Maps portal CSVs (trace
-      hour 0 = the data's first common hour). Policies (default all):
-      baseline, carbon-placement, temporal, temporal+placement and their
-      -oracle (perfect knowledge) counterparts; deadline = arrival + length +
+      hour 0 = the data's first common hour). Every node choice is a cycle of
+      the engine's Scheduler: kube-scheduler's default profile, plus
+      CarbonAwareScore (weight 30) for carbon-aware placement. Policies
+      (default all): baseline, carbon-placement, temporal,
+      temporal+placement and their -oracle (perfect knowledge)
+      counterparts; deadline = arrival + length +
       slack (default 24 h). --slack-sweep (default 0,3,6,12,24,48; "none" to
       skip) reruns the shifting policies at each slack. --out DIR writes
       results.json, summary.csv, zones.csv, months.csv, sweep.csv,
       intensity.csv and starts.csv. --seed (default 1) seeds the synthetic
-      trace and LeastAllocated's random tie-breaking.
+      trace and the Scheduler's random tie-breaking.
 )";
 
 namespace {

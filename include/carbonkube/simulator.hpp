@@ -14,6 +14,14 @@
 // and energy use its exact start and run time). A job that finds no node
 // with room waits for the next hour. Non-interruptible jobs only.
 //
+// Every node choice is a cycle of the engine's Scheduler (scheduler.hpp) on
+// a ClusterSnapshot of the simulated nodes (simulator_nodes), with the
+// policy's profile (simulator_profile) and, for carbon-aware placement,
+// ClusterConditions built from the signals once per hour of simulated time.
+// A node's cpu usage in the snapshot is its peak reservation over the
+// candidate's hours: one bound "occupancy" pod per node, upserted only when
+// that peak changes, and the next snapshot published copy-on-write.
+//
 // Who calls it: `carbonkube simulate` (tools/cmd_simulate.cpp), the tests
 // and bench/bench_simulator.cpp. Cold path: a Simulator is built once (grids,
 // forecasts, job powers) and run() per policy; run() allocates its result.
@@ -32,6 +40,7 @@
 #include "carbonkube/energy.hpp"
 #include "carbonkube/forecast.hpp"
 #include "carbonkube/planner.hpp"
+#include "carbonkube/profile.hpp"
 #include "carbonkube/signals.hpp"
 #include "carbonkube/version.hpp"
 #include "carbonkube/workload_trace.hpp"
@@ -55,16 +64,27 @@ struct ClusterZone {
 };
 
 enum class Placement : std::uint8_t {
-  /// kube-scheduler's default NodeResourcesFit LeastAllocated over every
-  /// node of every zone: carbon-agnostic.
+  /// kube-scheduler's default profile (NodeResourcesFit LeastAllocated +
+  /// NodeResourcesBalancedAllocation, weight 1 each) over every node of
+  /// every zone: carbon-agnostic.
   kLeastAllocated,
-  /// The zone with the lowest expected emissions among those with room
-  /// (the carbon plugins' rule: lower intensity ranks first), then
-  /// LeastAllocated within it. Forecast-driven: the zone's intensity at
-  /// arrival (what a scheduler reads); kPerfect: the actual mean over the
-  /// job's run.
+  /// The same profile plus CarbonAwareScore at its documented weight (30,
+  /// examples/config/katalyst-carbon-scheduler.yaml), run by the engine's
+  /// Scheduler with ClusterConditions at the job's start: forecast-driven,
+  /// the zones' intensity at that hour (what a scheduler reads); kPerfect:
+  /// the pod carries carbon-kube.io/expected-runtime and the plugin
+  /// (useForecast) scores the actual mean over the job's run.
   kCarbonAware,
 };
+
+/// The scheduler profile the simulator runs for a placement (see Placement).
+Profile simulator_profile(Placement placement);
+/// The simulated cluster as Kubernetes objects: per zone, `nodes` Nodes named
+/// "<zone>-<k>" (k from 0) with topology.kubernetes.io/zone = the grid zone,
+/// cpu = power.vcpus, and memory and pods that never bind a job.
+std::vector<Node> simulator_nodes(std::span<const ClusterZone> zones);
+/// The ZoneMap of those nodes: each zone label is its grid zone.
+ZoneMap simulator_zone_map(std::span<const ClusterZone> zones);
 
 /// A scheduling policy: one configuration of the simulator's code path.
 struct SimPolicy {
@@ -98,8 +118,8 @@ struct SimOptions {
   /// throws InvalidInput naming the job (the cluster is too small).
   std::int64_t max_wait_hours = 24 * 60;
   bool record_jobs = false;  // fill PolicyResult::jobs_out (tests)
-  /// LeastAllocated ties are broken at random under this seed (as
-  /// kube-scheduler does), the same way in every policy.
+  /// The Scheduler's ties are broken at random under this seed (its
+  /// ScoringContext's, as kube-scheduler does), the same way in every policy.
   std::uint64_t seed = 1;
 };
 
@@ -194,6 +214,7 @@ class Simulator {
     std::int64_t arrival;
     std::int64_t duration;
     double cpus;
+    std::int64_t milli;  // cpus in millicores, as the pod requests them
   };
   const std::vector<RollingForecast>& forecasts(ForecastModel model);
 
@@ -201,6 +222,7 @@ class Simulator {
   SimOptions options_;
   std::vector<HourlyGrid> grids_;
   std::vector<IntensityCurve> actual_;  // the data, then padding (scoring only)
+  CarbonSignals engine_signals_;        // actual_ as the conditions' signals
   std::vector<Job> jobs_;
   std::size_t excluded_ = 0;
   std::vector<std::vector<double>> power_kw_;  // [zone][job]
