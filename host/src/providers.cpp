@@ -204,8 +204,8 @@ class Fetcher {
     HttpHeaders headers{{"auth-token", secret(config_.token, "Electricity Maps token")}};
     std::vector<ZoneSeries> out;
     for (const std::string& zone : config_.zones) {
-      std::vector<std::string> endpoints{"latest"};
-      if (config_.history) endpoints.push_back("history");
+      // history (the last 24 hours) ends with the latest hour: one request, not two.
+      std::vector<std::string> endpoints{config_.history ? "history" : "latest"};
       if (config_.forecast) endpoints.push_back("forecast");
       for (const std::string& endpoint : endpoints) {
         const std::string path =

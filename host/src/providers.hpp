@@ -81,6 +81,7 @@ struct ProviderConfig {
   SecretSource password;                 // WattTime
   std::string signal_type = "co2_moer";  // WattTime
   bool forecast = true;
+  /// Recent history (the last 24 hours) instead of only the latest value.
   bool history = true;
   std::chrono::seconds refresh_interval{300};
   std::chrono::milliseconds timeout{10'000};
