@@ -181,8 +181,10 @@ func (e *Env) APIServerFlags() []string {
 		"--service-cluster-ip-range=10.96.0.0/16",
 		// No controller-manager runs, so no namespace gets its "default"
 		// ServiceAccount: the admission plugin that requires one is off, as in
-		// Kubernetes' own integration framework.
-		"--disable-admission-plugins=ServiceAccount",
+		// Kubernetes' own integration framework. No node lifecycle controller
+		// either, so TaintNodesByCondition's node.kubernetes.io/not-ready taint
+		// would never be lifted and no scheduler could place a pod.
+		"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
 		// The "kubernetes" Service's endpoints may not be a loopback address.
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
