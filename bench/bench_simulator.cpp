@@ -1,6 +1,7 @@
 // The trace-driven simulator on the bundled data: the full year of the Azure
 // trace (99,988 jobs), four zones (US-CAL-CISO, ES, NO, BR), all seven
-// policies, building the forecasts included (the target: <= 60 s);
+// policies, building the forecasts included, every node choice a Scheduler
+// cycle on the simulated cluster's snapshot (the target: <= 60 s);
 // and one policy at a time on a prepared Simulator. Reads data/ from the
 // current directory, or from $CARBONKUBE_SOURCE_DIR. Run from the repo root:
 //   build-sim/bin/bench_simulator --benchmark_min_time=1x

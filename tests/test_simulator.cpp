@@ -252,8 +252,9 @@ TEST_CASE("simulator: the oracle is never beaten by its forecast-driven counterp
         // Per job, the oracle's zone is the best the Scheduler can tell
         // apart: CarbonAwareScore is an integer, one point per 6 gCO2/kWh
         // below its 300 g threshold (greenBonus 50), and zones it scores
-        // equal are ranked by the resource plugins. So an oracle job may
-        // run up to that resolution above its forecast-driven twin.
+        // equal (or a point apart, with different free capacity) are
+        // ranked by the resource plugins. So an oracle job may run up to
+        // that resolution above its forecast-driven twin.
         constexpr double kScoreResolution = 300.0 / 50.0;  // gCO2/kWh per point
         std::size_t within_resolution = 0;
         for (std::size_t i = 0; i < f.jobs_out.size(); ++i) {
