@@ -23,8 +23,9 @@ constexpr std::size_t kFilterBlock = 512;
 constexpr std::size_t kScoreBlock = 512;
 // At most this many score plugins of a profile run fused; more run unfused.
 constexpr std::size_t kMaxFusedTerms = 8;
-// Runs of consecutive feasible nodes shorter than this are gathered instead.
-constexpr std::size_t kMinRun = 32;
+// A block of feasible nodes with at most this many gaps (infeasible nodes
+// between them) is scored run by run in place; more, and it is gathered.
+constexpr std::size_t kMaxGapsForRuns = 4;
 }  // namespace
 
 std::uint32_t num_feasible_nodes_to_find(std::int32_t percentage, std::uint32_t num_all_nodes) {
@@ -163,13 +164,13 @@ CycleResult Scheduler::schedule(const ClusterSnapshot& snapshot, const CompiledP
     detail::kernels::weighted_add(s.data(), scores[p].weight, found, totals);
   }
   for (std::size_t base = 0, m = 0; base < found && fused > 0; base += m) {
-    // Blocks follow runs of consecutive nodes (columns read in place); where
-    // infeasible nodes break the list into short runs, a whole block is
-    // gathered instead.
+    // Blocks follow runs of consecutive nodes (columns read in place).
     const NodeIndex* nodes = feasible.data() + base;
     m = std::min(kScoreBlock, found - base);
     const std::size_t run_length = detail::kernels::contiguous_prefix(nodes, m);
-    const bool run = run_length >= kMinRun || run_length == m;
+    // A block with few gaps is scored run by run (few calls); a fragmented
+    // one is gathered whole.
+    const bool run = run_length == m || detail::kernels::count_gaps(nodes, m) <= kMaxGapsForRuns;
     if (run) m = run_length;
     for (std::size_t t = 0; t < fused; ++t) {
       const std::size_t p = term_plugin[t];

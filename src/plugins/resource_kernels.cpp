@@ -156,6 +156,12 @@ CK_KERNEL std::size_t contiguous_prefix(const std::uint32_t* nodes, std::size_t 
   return k;
 }
 
+CK_KERNEL std::size_t count_gaps(const std::uint32_t* nodes, std::size_t m) {
+  std::uint32_t gaps = 0;
+  for (std::size_t j = 1; j < m; ++j) gaps += nodes[j] != nodes[j - 1] + 1 ? 1u : 0u;
+  return gaps;
+}
+
 CK_KERNEL bool any_flag(const std::uint8_t* flags, const std::uint32_t* nodes, std::size_t m,
                         std::uint8_t mask) {
   if (m == 0) return false;

@@ -104,6 +104,8 @@ std::size_t contiguous_prefix(const std::uint32_t* nodes, std::size_t m);
 /// True when flags[nodes[k]] & mask is non-zero for some k < m.
 bool any_flag(const std::uint8_t* flags, const std::uint32_t* nodes, std::size_t m,
               std::uint8_t mask);
+/// How many k < m - 1 have nodes[k + 1] != nodes[k] + 1.
+std::size_t count_gaps(const std::uint32_t* nodes, std::size_t m);
 /// out[j] = first + j for j < m, wrapping to 0 at n (first < n).
 void rotated_indices(std::uint32_t first, std::uint32_t n, std::size_t m, std::uint32_t* out);
 
