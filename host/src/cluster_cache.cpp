@@ -239,7 +239,8 @@ std::size_t ClusterCache::retry_unschedulable() {
 
 void ClusterCache::requeue(Pod pod) {
   std::string key = pod.key();
-  if (all_pods_.count(key) == 0) return;
+  // Deleted, or bound meanwhile (the watch said so): nothing to place.
+  if (all_pods_.count(key) == 0 || usage_pods_.count(key) != 0) return;
   if (queued_.insert_or_assign(key, std::move(pod)).second) active_.push_back(key);
 }
 

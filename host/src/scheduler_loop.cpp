@@ -67,7 +67,7 @@ void SchedulerLoop::emit_event(EventJob job) {
   work_ready_.notify_one();
 }
 
-bool SchedulerLoop::post_event(KubeClient& client, const EventJob& job) {
+long SchedulerLoop::post_event(KubeClient& client, const EventJob& job) {
   const std::string now = format_micro_time(unix_now() * 1'000'000);
   const std::string seconds_now = now.substr(0, 19) + "Z";
   nlohmann::json event = {
@@ -92,7 +92,27 @@ bool SchedulerLoop::post_event(KubeClient& client, const EventJob& job) {
       {"count", 1}};
   const HttpResponse response =
       client.request("POST", "/api/v1/namespaces/" + job.namespace_name + "/events", event.dump());
-  return response.status >= 200 && response.status < 300;
+  return response.status;
+}
+
+void SchedulerLoop::deliver_event(KubeClient& client, EventJob job) {
+  long status = 0;  // 0: no answer (transport error)
+  try {
+    status = post_event(client, job);
+  } catch (const std::exception&) {
+    status = 0;
+  }
+  if (status >= 200 && status < 300) return;
+  // The API server was unreachable or overloaded: try again a little later
+  // (a restart must not lose the event). A refusal (4xx) is final.
+  if ((status == 0 || status == 429 || status >= 500) && job.attempts < 5) {
+    ++job.attempts;
+    job.not_before = std::chrono::steady_clock::now() + std::chrono::seconds(job.attempts);
+    std::lock_guard lock(work_mutex_);
+    event_jobs_.push_back(std::move(job));
+    return;
+  }
+  metrics_.events_failed.fetch_add(1);
 }
 
 void SchedulerLoop::binder(const std::atomic<bool>& stop) {
@@ -102,25 +122,26 @@ void SchedulerLoop::binder(const std::atomic<bool>& stop) {
     std::optional<EventJob> event;
     {
       std::unique_lock lock(work_mutex_);
-      work_ready_.wait_for(lock, std::chrono::milliseconds(200), [&] {
-        return stop.load() || !bind_jobs_.empty() || !event_jobs_.empty();
+      const auto due_event = [&] {
+        const auto now = std::chrono::steady_clock::now();
+        return std::find_if(event_jobs_.begin(), event_jobs_.end(),
+                            [&](const EventJob& job) { return job.not_before <= now; });
+      };
+      work_ready_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+        return stop.load() || !bind_jobs_.empty() || due_event() != event_jobs_.end();
       });
       if (!bind_jobs_.empty()) {  // bindings first: events can wait
         bind = std::move(bind_jobs_.front());
         bind_jobs_.pop_front();
-      } else if (!event_jobs_.empty()) {
-        event = std::move(event_jobs_.front());
-        event_jobs_.pop_front();
+      } else if (auto it = due_event(); it != event_jobs_.end()) {
+        event = std::move(*it);
+        event_jobs_.erase(it);
       } else if (stop.load()) {
         return;
       }
     }
     if (event) {
-      try {
-        if (!post_event(client, *event)) metrics_.events_failed.fetch_add(1);
-      } catch (const std::exception&) {
-        metrics_.events_failed.fetch_add(1);
-      }
+      deliver_event(client, std::move(*event));
       continue;
     }
     if (!bind) continue;
@@ -148,11 +169,7 @@ void SchedulerLoop::binder(const std::atomic<bool>& stop) {
                              "Scheduled",
                              "Successfully assigned " + pod.namespace_name + "/" + pod.name +
                                  " to " + result.node};
-          try {
-            if (!post_event(client, scheduled)) metrics_.events_failed.fetch_add(1);
-          } catch (const std::exception&) {
-            metrics_.events_failed.fetch_add(1);
-          }
+          deliver_event(client, std::move(scheduled));
         } else if (response.status == 409) {
           result.outcome = BindResult::Outcome::kConflict;
           metrics_.binding_conflicts.fetch_add(1);
@@ -192,8 +209,11 @@ void SchedulerLoop::schedule_pending(const SnapshotPtr& first) {
   for (int handled = 0; handled < 512 && is_leader_() && cache_.next_pending(pod); ++handled) {
     const auto started = std::chrono::steady_clock::now();
     if (snapshot->generation() != cache_.snapshot()->generation()) {
+      // Only assumed pods changed since the batch began (no events are
+      // applied inside it): nodes, zones and intensities are the same, so
+      // the conditions carry over to the new snapshot.
       snapshot = cache_.snapshot();
-      refresh();
+      if (conditions) conditions->snapshot_generation = snapshot->generation();
     }
     const ClusterConditions* cond = conditions ? &*conditions : nullptr;
     try {
@@ -278,6 +298,10 @@ void SchedulerLoop::run(const std::atomic<bool>& stop, const std::function<bool(
           cache_.forget(result.pod);  // bound elsewhere: the watch says where; never retried
           break;
         case BindResult::Outcome::kError:
+          cache_.forget(result.pod);
+          retry_later_.emplace_back(std::chrono::steady_clock::now() + options_.binding_retry,
+                                    std::move(result.pod));
+          break;
         case BindResult::Outcome::kNotLeader:
           cache_.forget(result.pod);
           cache_.requeue(std::move(result.pod));
@@ -285,6 +309,10 @@ void SchedulerLoop::run(const std::atomic<bool>& stop, const std::function<bool(
       }
     }
     const auto now = std::chrono::steady_clock::now();
+    while (!retry_later_.empty() && retry_later_.front().first <= now) {
+      cache_.requeue(std::move(retry_later_.front().second));
+      retry_later_.pop_front();
+    }
     if (changes.nodes_changed || changes.room_freed ||
         now - last_retry >= options_.unschedulable_retry) {
       if (cache_.unschedulable_count() > 0) cache_.retry_unschedulable();

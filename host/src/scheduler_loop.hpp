@@ -30,6 +30,7 @@ struct SchedulerLoopOptions {
   std::string scheduler_name = "katalyst-carbon-scheduler";
   int binders = 4;
   std::chrono::seconds unschedulable_retry{60};
+  std::chrono::milliseconds binding_retry{1000};
   /// Carbon inputs (null: none); `at` fixed evaluation time, else now.
   const ZoneMap* zones = nullptr;
   /// The current carbon data (files, or the providers' latest); null or
@@ -76,12 +77,17 @@ class SchedulerLoop {
   };
   struct EventJob {
     std::string namespace_name, pod_name, pod_uid, type, reason, message;
+    int attempts = 0;
+    std::chrono::steady_clock::time_point not_before{};
   };
 
   void binder(const std::atomic<bool>& stop);
   void schedule_pending(const SnapshotPtr& first);
   void emit_event(EventJob job);
-  bool post_event(KubeClient& client, const EventJob& job);
+  /// The API server's status for the Event POST (throws on transport errors).
+  long post_event(KubeClient& client, const EventJob& job);
+  /// post_event, retried later (up to 5 times) when the server did not answer.
+  void deliver_event(KubeClient& client, EventJob job);
 
   SchedulerLoopOptions options_;
   Scheduler scheduler_;
@@ -102,6 +108,9 @@ class SchedulerLoop {
   std::deque<BindJob> bind_jobs_;
   std::deque<EventJob> event_jobs_;
   std::vector<std::thread> binders_;
+  // Pods whose binding failed (not a conflict): queued again after a pause,
+  // so an unreachable API server is not hammered.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, Pod>> retry_later_;
 
   mutable std::mutex objects_mutex_;
   std::shared_ptr<const KubeObjects> objects_;

@@ -136,6 +136,12 @@ TEST_CASE("cluster cache: forget after a failed binding, requeue, unschedulable 
   CHECK(drain(cache) == std::vector<std::string>{"ns/p"});
   CHECK(cache.retry_unschedulable() == 1);
   CHECK(drain(cache) == std::vector<std::string>{"ns/q"});
+  // Bound by someone else while waiting for a retry: not queued again.
+  cache.apply(event(InformerEvent::Kind::kUpsert, "pods", {pod("q", "a")}), changes, errors);
+  cache.requeue(q);
+  CHECK(drain(cache).empty());
+  cache.apply(event(InformerEvent::Kind::kUpsert, "pods", {pod("q")}), changes, errors);
+  CHECK(drain(cache) == std::vector<std::string>{"ns/q"});
   // Deleted while parked: gone for good.
   cache.mark_unschedulable(q);
   cache.apply(event(InformerEvent::Kind::kDelete, "pods", {pod("q")}), changes, errors);
