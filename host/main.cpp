@@ -154,6 +154,24 @@ int run_host(const HostOptions& options) {
     informers.push_back(std::make_unique<Informer>(
         io, credentials, [&loop](InformerEvent&& event) { loop.post(std::move(event)); }, logger));
   }
+  // Katalyst CustomNodeResources, when the CRD is installed (404: it is not).
+  {
+    const std::string cnr_path = "/apis/node.katalyst.kubewharf.io/v1alpha1/customnoderesources";
+    KubeClient probe(credentials);
+    const HttpResponse answer = probe.request("GET", cnr_path + "?limit=1");
+    if (answer.status == 200) {
+      InformerOptions io;
+      io.resource = "customnoderesources";
+      io.path = cnr_path;
+      informers.push_back(std::make_unique<Informer>(
+          io, credentials, [&loop](InformerEvent&& event) { loop.post(std::move(event)); },
+          logger));
+      log.write("info", "CustomNodeResource CRD found: topology plugins get node topologies");
+    } else {
+      log.write("info", "no CustomNodeResource CRD (HTTP " + std::to_string(answer.status) +
+                            "): topology plugins see no topology");
+    }
+  }
   auto synced = [&]() {
     for (const auto& informer : informers) {
       if (!informer->synced()) return false;

@@ -112,8 +112,12 @@ void ClusterCache::delete_pod(const std::string& key, CacheChanges& changes) {
 
 void ClusterCache::apply(const InformerEvent& event, CacheChanges& changes,
                          std::vector<std::string>& errors) {
+  if (event.resource == "customnoderesources") {
+    apply_topologies(event, errors);
+    return;
+  }
   const bool nodes = event.resource == "nodes";
-  if (!nodes && event.resource != "pods") return;  // other resources are read elsewhere
+  if (!nodes && event.resource != "pods") return;
   std::unordered_set<std::string> listed;
   for (const std::string& json : event.objects) {
     KubeObjects objects;
@@ -163,6 +167,35 @@ void ClusterCache::apply(const InformerEvent& event, CacheChanges& changes,
       delete_pod(key, changes);
     }
   }
+}
+
+void ClusterCache::apply_topologies(const InformerEvent& event, std::vector<std::string>& errors) {
+  if (event.kind == InformerEvent::Kind::kReplace) topology_by_node_.clear();
+  for (const std::string& json : event.objects) {
+    try {
+      TopologyObjects parsed = parse_topologies(json, event.resource);
+      for (auto& topology : parsed.nodes) {
+        if (event.kind == InformerEvent::Kind::kDelete) {
+          topology_by_node_.erase(topology.node_name);
+        } else {
+          std::string name = topology.node_name;
+          topology_by_node_.insert_or_assign(std::move(name), std::move(topology));
+        }
+      }
+    } catch (const Error& e) {
+      errors.emplace_back(e.what());
+    }
+  }
+  topologies_dirty_ = true;
+}
+
+const std::vector<NodeTopology>& ClusterCache::topologies() {
+  if (topologies_dirty_) {
+    topologies_.clear();
+    for (const auto& [name, topology] : topology_by_node_) topologies_.push_back(topology);
+    topologies_dirty_ = false;
+  }
+  return topologies_;
 }
 
 void ClusterCache::assume(const Pod& pod, const std::string& node) {

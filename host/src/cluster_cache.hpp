@@ -12,6 +12,7 @@
 
 #include "carbonkube/kube.hpp"
 #include "carbonkube/snapshot.hpp"
+#include "carbonkube/topology.hpp"
 #include "informer.hpp"
 
 namespace carbonkube::host {
@@ -54,6 +55,10 @@ class ClusterCache {
   std::size_t unschedulable_count() const { return unschedulable_.size(); }
   bool is_queued(const std::string& key) const { return queued_.count(key) != 0; }
 
+  /// Katalyst CustomNodeResources seen (resource "customnoderesources"), for
+  /// the topology plugins; empty when the CRD is absent.
+  const std::vector<NodeTopology>& topologies();
+
   /// Nodes and bound, non-terminal pods as objects (the extender's node
   /// cache, the QoS controller's nodes); rebuilt only when something changed
   /// since the last call.
@@ -65,6 +70,7 @@ class ClusterCache {
   void upsert_pod(const Pod& pod, CacheChanges& changes);
   void delete_pod(const std::string& key, CacheChanges& changes);
   bool wants(const Pod& pod) const;
+  void apply_topologies(const InformerEvent& event, std::vector<std::string>& errors);
   void drop_queued(const std::string& key);
 
   std::string scheduler_name_;
@@ -74,6 +80,9 @@ class ClusterCache {
   std::unordered_map<std::string, Node> nodes_;
   std::unordered_map<std::string, Pod> usage_pods_;  // applied to state_ as usage (or assumed)
   std::shared_ptr<const KubeObjects> objects_;
+  std::unordered_map<std::string, NodeTopology> topology_by_node_;
+  std::vector<NodeTopology> topologies_;
+  bool topologies_dirty_ = false;
   bool objects_dirty_ = true;
   // Pending pods of this scheduler: active FIFO (keys, lazily skipped when
   // dropped) and the unschedulable set; queued_ holds the current object.

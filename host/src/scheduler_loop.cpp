@@ -10,6 +10,7 @@
 #include "carbonkube/conditions.hpp"
 #include "carbonkube/error.hpp"
 #include "carbonkube/pod.hpp"
+#include "carbonkube/topology.hpp"
 #include "leader_election.hpp"
 
 namespace carbonkube::host {
@@ -193,14 +194,21 @@ void SchedulerLoop::binder(const std::atomic<bool>& stop) {
 void SchedulerLoop::schedule_pending(const SnapshotPtr& first) {
   SnapshotPtr snapshot = first;
   std::optional<ClusterConditions> conditions;
+  std::optional<TopologyTable> topology;
   const std::int64_t now = options_.at.value_or(unix_now());
   // Held for the whole batch: the conditions point into it.
   const std::shared_ptr<const CarbonSignals> signals =
       options_.signals ? options_.signals() : nullptr;
+  const std::vector<NodeTopology>& topologies = cache_.topologies();
+  const bool carbon = options_.zones != nullptr && signals != nullptr;
   auto refresh = [&] {
-    if (options_.zones != nullptr && signals != nullptr) {
-      conditions = ClusterConditions::build(*snapshot, *options_.zones, *signals, now);
-      conditions->snapshot_generation = snapshot->generation();
+    if (!carbon && topologies.empty()) return;
+    conditions = carbon ? ClusterConditions::build(*snapshot, *options_.zones, *signals, now)
+                        : ClusterConditions{};
+    conditions->snapshot_generation = snapshot->generation();
+    if (!topologies.empty()) {
+      topology = TopologyTable::build(*snapshot, topologies);
+      conditions->topology = &*topology;
     }
   };
   refresh();
@@ -211,9 +219,13 @@ void SchedulerLoop::schedule_pending(const SnapshotPtr& first) {
     if (snapshot->generation() != cache_.snapshot()->generation()) {
       // Only assumed pods changed since the batch began (no events are
       // applied inside it): nodes, zones and intensities are the same, so
-      // the conditions carry over to the new snapshot.
+      // the carbon conditions carry over; the topology table follows usage.
       snapshot = cache_.snapshot();
       if (conditions) conditions->snapshot_generation = snapshot->generation();
+      if (topology) {
+        topology = TopologyTable::build(*snapshot, topologies);
+        conditions->topology = &*topology;
+      }
     }
     const ClusterConditions* cond = conditions ? &*conditions : nullptr;
     try {

@@ -53,6 +53,8 @@ std::int64_t requested_cpu(const ClusterSnapshot& snapshot) {
   return total;
 }
 
+std::string test_read(const std::string& path) { return carbonkube::read_file(path); }
+
 std::vector<std::string> drain(ClusterCache& cache) {
   std::vector<std::string> keys;
   Pod p;
@@ -194,4 +196,28 @@ TEST_CASE("FailedScheduling message: kube-scheduler's shape") {
             5, {"Insufficient cpu", "node(s) were unschedulable", "Insufficient cpu"}) ==
         "0/5 nodes are available: 2 Insufficient cpu, 1 node(s) were unschedulable.");
   CHECK(failed_scheduling_message(0, {}) == "0/0 nodes are available.");
+}
+
+TEST_CASE("cluster cache: CustomNodeResources feed the topology list; relist and delete") {
+  const std::string cnrs =
+      test_read(std::string(CARBONKUBE_SOURCE_DIR) + "/examples/cluster/cnrs.yaml");
+  ClusterCache cache(kScheduler);
+  std::vector<std::string> errors;
+  CacheChanges changes;
+  cache.apply(event(InformerEvent::Kind::kReplace, "customnoderesources", {cnrs}), changes, errors);
+  CHECK(errors.empty());
+  const std::size_t count = cache.topologies().size();
+  CHECK(count >= 2);
+  const std::string first = cache.topologies().front().node_name;
+  const std::string one =
+      R"({"apiVersion":"node.katalyst.kubewharf.io/v1alpha1","kind":"CustomNodeResource","metadata":{"name":")" +
+      first + R"("}})";
+  cache.apply(event(InformerEvent::Kind::kDelete, "customnoderesources", {one}), changes, errors);
+  CHECK(errors.empty());
+  CHECK(cache.topologies().size() == count - 1);
+  cache.apply(event(InformerEvent::Kind::kReplace, "customnoderesources", {}), changes, errors);
+  CHECK(cache.topologies().empty());
+  cache.apply(event(InformerEvent::Kind::kUpsert, "customnoderesources", {"{not yaml"}), changes,
+              errors);
+  CHECK(errors.size() == 1);
 }
