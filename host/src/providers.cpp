@@ -2,6 +2,8 @@
 // good data, merge (see providers.hpp).
 #include "providers.hpp"
 
+#include "host_options.hpp"  // parse_duration, shared with the flags
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 #include <carbonkube/error.hpp>
@@ -70,41 +72,6 @@ std::string trim(std::string text) {
   std::size_t start = 0;
   while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
   return text.substr(start);
-}
-
-// Go-style durations: "300s", "5m", "1h30m", "500ms"; a bare number is seconds.
-std::chrono::milliseconds parse_duration(const std::string& text, const std::string& where) {
-  auto fail = [&] {
-    throw InvalidInput(
-        fmt::format("{}: \"{}\" is not a duration (e.g. 90s, 5m, 1h, 500ms)", where, text));
-  };
-  if (text.empty()) fail();
-  if (std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); }))
-    return std::chrono::seconds(std::stoll(text));
-  std::int64_t total_ms = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t digits = i;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    if (digits == i || digits - i > 9) fail();
-    const std::int64_t value = std::stoll(text.substr(i, digits - i));
-    std::size_t unit_end = digits;
-    while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end])))
-      ++unit_end;
-    const std::string unit = text.substr(digits, unit_end - digits);
-    if (unit == "ms")
-      total_ms += value;
-    else if (unit == "s")
-      total_ms += value * 1000;
-    else if (unit == "m")
-      total_ms += value * 60'000;
-    else if (unit == "h")
-      total_ms += value * 3'600'000;
-    else
-      fail();
-    i = unit_end;
-  }
-  return std::chrono::milliseconds(total_ms);
 }
 
 std::string default_url(ProviderType type) {
