@@ -142,7 +142,19 @@ void HttpServer::start() {
   }
   impl_->port = port;
   impl_->thread = std::thread([server = impl_->server.get()] { server->listen_after_bind(); });
-  while (!impl_->server->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // listen_after_bind sets is_running before it accepts; a listener that
+  // ends at once (it cannot on a bound socket, but never wait forever) is an error.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!impl_->server->is_running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      impl_->server->stop();
+      impl_->thread.join();
+      impl_->server.reset();
+      throw Error(ErrorKind::kIo,
+                  fmt::format("HTTP server: {}:{} did not start serving", o.host, o.port));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 int HttpServer::port() const { return impl_->port.load(); }
