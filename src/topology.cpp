@@ -450,6 +450,7 @@ TopologyTable TopologyTable::build(const ClusterSnapshot& snapshot,
   t.gpus_free_.assign(n, 0);
   t.gpus_total_.assign(n, 0);
   t.pue_.assign(n, 1.0);
+  t.power_score_.assign(n, 50);
   t.power_zone_.assign(n, kNoPowerZone);
   t.reclaimed_free_cpu_.assign(n, 0);
   t.reclaimed_free_memory_.assign(n, 0);
@@ -497,6 +498,8 @@ TopologyTable TopologyTable::build(const ClusterSnapshot& snapshot,
     if (pue_known) {
       t.pue_[i] = pue;
       flags |= kTopoPueKnown;
+      const double power = std::clamp((2.0 - pue) * 100.0, 0.0, 100.0);
+      t.power_score_[i] = static_cast<std::uint8_t>(std::floor(power + 0.5));
     }
 
     // Reclaimed: allocatable from the CNR minus what bound pods request.
@@ -535,6 +538,7 @@ TopologyTable TopologyTable::build(const ClusterSnapshot& snapshot,
         bool nic_local = ((nic_numa_ids >> z.id) & 1u) != 0 ||
                          (z.socket >= 0 && ((nic_socket_mask >> z.socket) & 1u) != 0);
         if (nic_local) nflags |= kNumaNicLocal;
+        if (nic_local) flags |= kTopoNicKnown;
         t.numa_free_cpu_.push_back(z.free_milli_cpu());
         t.numa_free_memory_.push_back(z.free_memory());
         t.numa_socket_.push_back(socket);
@@ -550,6 +554,7 @@ TopologyTable TopologyTable::build(const ClusterSnapshot& snapshot,
     }
     t.numa_offset_.push_back(static_cast<std::uint32_t>(t.numa_free_cpu_.size()));
     t.nic_socket_mask_[i] = nic_socket_mask;
+    if (nic_socket_mask != 0) flags |= kTopoNicKnown;
 
     // GPUs: CNR GPU zones, else the node's */gpu allocatable minus requests.
     std::int64_t free_gpus = 0, total_gpus = 0;
@@ -842,7 +847,11 @@ std::uint32_t ideal_count(const TopologyTable& t, NodeIndex i, const PodTopology
   std::int64_t need = 1;
   auto per = [&](std::int64_t want, std::int64_t size) {
     if (want <= 0) return;
-    need = size <= 0 ? kUnplaceable : std::max(need, ceil_div(want, size));
+    if (size <= 0) {
+      need = kUnplaceable;
+    } else if (want > size) {  // one zone holds it: no division
+      need = std::max(need, ceil_div(want, size));
+    }
   };
   per(req.milli_cpu, t.numa_size_milli_cpu()[i]);
   per(req.memory, t.numa_size_memory()[i]);
@@ -857,7 +866,57 @@ NumaFit fail(NumaFit r, TopologyReason reason) {
 
 }  // namespace
 
+namespace {
+
+/// Whether `req` is the common case fast_fit() answers: no binding, GPUs or
+/// reclaimed pool (such a pod always fits; the search only finds the fewest
+/// zones holding it, for the score). Decided once per pod, not per node.
+bool simple_request(const PodTopologyRequest& req) {
+  return !req.numa_binding && !req.reclaimed && req.gpus <= 0;
+}
+
+/// fits_numa_reference() for a simple_request() on a node with topology,
+/// when it can be had without the subset search (else false). Without a
+/// usable ideal count there is nothing to search; with an ideal of one zone
+/// (up to kExhaustiveNumaLimit zones, where the reference enumerates
+/// exhaustively) the search would try single zones in position order and
+/// prefer the first NIC-local one (preference() without GPUs is NIC
+/// locality alone; one zone never crosses sockets), which one scan answers.
+inline bool fast_fit(const TopologyTable& t, NodeIndex i, const PodTopologyRequest& req,
+                     NumaFit& r) {
+  const std::uint32_t count = t.numa_count(i);
+  const std::uint32_t ideal = ideal_count(t, i, req);
+  r = NumaFit{};
+  r.fits = true;
+  r.ideal_numa_count = static_cast<std::uint8_t>(ideal);
+  if (count == 0 || ideal == 0 || ideal > count) return true;
+  if (ideal != 1 || count > kExhaustiveNumaLimit) return false;
+  const std::uint32_t b = t.numa_begin(i);
+  const std::int64_t* free_cpu = t.numa_free_milli_cpu().data() + b;
+  const std::int64_t* free_mem = t.numa_free_memory().data() + b;
+  const std::uint8_t* flags = t.numa_flags().data() + b;
+  std::uint32_t fits_mask = 0, nic_mask = 0;
+  for (std::uint32_t p = 0; p < count; ++p) {
+    const bool fits = free_cpu[p] >= req.milli_cpu && free_mem[p] >= req.memory;
+    fits_mask |= static_cast<std::uint32_t>(fits) << p;
+    nic_mask |= static_cast<std::uint32_t>((flags[p] & kNumaNicLocal) != 0) << p;
+  }
+  if (fits_mask == 0) return false;  // the reference goes on to larger sets
+  const std::uint32_t chosen = (fits_mask & nic_mask) != 0 ? fits_mask & nic_mask : fits_mask;
+  r.numa_count = 1;
+  r.numa_mask = std::uint64_t{1} << std::countr_zero(chosen);
+  return true;
+}
+
+}  // namespace
+
 NumaFit fits_numa(const TopologyTable& t, NodeIndex i, const PodTopologyRequest& req) {
+  NumaFit r;
+  if (simple_request(req) && t.has_topology(i) && fast_fit(t, i, req, r)) return r;
+  return fits_numa_reference(t, i, req);
+}
+
+NumaFit fits_numa_reference(const TopologyTable& t, NodeIndex i, const PodTopologyRequest& req) {
   NumaFit r;
   if (!t.has_topology(i)) {
     r.fits = true;
@@ -930,18 +989,19 @@ std::int64_t topology_alignment_score(const TopologyTable& t, NodeIndex i,
   return topology_alignment_score(t, i, req, fits_numa(t, i, req));
 }
 
-std::int64_t topology_alignment_score(const TopologyTable& t, NodeIndex i,
-                                      const PodTopologyRequest& req, const NumaFit& fit,
-                                      const TopologyScoreTerms& terms) {
+namespace {
+
+inline std::int64_t score_of(const TopologyTable& t, NodeIndex i, const PodTopologyRequest& req,
+                             const NumaFit& fit, const TopologyScoreTerms& terms) {
   if (!t.has_topology(i)) return kNeutralTopologyScore;
   if (!fit.fits) return 0;
-  const NodeView v = view_of(t, i);
+  const std::uint32_t zone_count = t.numa_count(i);
 
   // NUMA: 100 × ideal / used zones; 100 for reclaimed pods and requests
   // without cpu and memory; 50 when the node reports no NUMA zones.
   std::int64_t numa = 100;
   if (!req.reclaimed && fit.ideal_numa_count > 0) {
-    if (v.count == 0) {
+    if (zone_count == 0) {
       numa = 50;
     } else if (fit.numa_count == 0) {
       numa = 0;
@@ -953,23 +1013,44 @@ std::int64_t topology_alignment_score(const TopologyTable& t, NodeIndex i,
   // Device: GPU credit when GPUs are requested, else NIC locality.
   std::int64_t device = 50;
   if (req.gpus > 0) {
-    std::int64_t credit = gpu_credit(v, fit.numa_mask, req.gpus, t.gpus_free()[i],
+    std::int64_t credit = gpu_credit(view_of(t, i), fit.numa_mask, req.gpus, t.gpus_free()[i],
                                      (t.flags()[i] & kTopoGpusFromNode) != 0);
     device = 100 * credit / (2 * req.gpus);
-  } else if (v.nic_known && fit.numa_mask != 0) {
-    device = nic_local(v, fit.numa_mask) ? 100 : 0;
+  } else if ((t.flags()[i] & kTopoNicKnown) && fit.numa_mask != 0) {
+    const std::uint8_t* flags = t.numa_flags().data() + t.numa_begin(i);
+    bool local = false;
+    for (std::uint64_t m = fit.numa_mask; m != 0 && !local; m &= m - 1)
+      local = (flags[std::countr_zero(m)] & kNumaNicLocal) != 0;
+    device = local ? 100 : 0;
   }
 
-  // Power: 100 × (2 − PUE), clamped; PUE 1.5 when unknown.
-  std::int64_t power = 50;
-  if (t.flags()[i] & kTopoPueKnown) {
-    double p = std::clamp((2.0 - t.pue()[i]) * 100.0, 0.0, 100.0);
-    power = static_cast<std::int64_t>(std::floor(p + 0.5));
-  }
+  // Power: 100 × (2 − PUE), clamped; PUE 1.5 when unknown (precomputed).
+  std::int64_t power = t.power_score()[i];
   if (!terms.numa) numa = 50;
   if (!terms.device) device = 50;
   if (!terms.power) power = 50;
   return (50 * numa + 30 * device + 20 * power) / 100;
+}
+
+}  // namespace
+
+std::int64_t topology_alignment_score(const TopologyTable& t, NodeIndex i,
+                                      const PodTopologyRequest& req, const NumaFit& fit,
+                                      const TopologyScoreTerms& terms) {
+  return score_of(t, i, req, fit, terms);
+}
+
+void topology_alignment_scores(const TopologyTable& t, std::span<const NodeIndex> nodes,
+                               const PodTopologyRequest& req, const TopologyScoreTerms& terms,
+                               std::span<std::int64_t> scores) {
+  const bool simple = simple_request(req);
+  NumaFit fit;
+  for (std::size_t k = 0; k < nodes.size(); ++k) {
+    const NodeIndex i = nodes[k];
+    if (!(simple && t.has_topology(i) && fast_fit(t, i, req, fit)))
+      fit = fits_numa_reference(t, i, req);
+    scores[k] = score_of(t, i, req, fit, terms);
+  }
 }
 
 CARBONKUBE_NAMESPACE_END

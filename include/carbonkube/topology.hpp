@@ -153,6 +153,9 @@ inline constexpr std::uint8_t kTopoPueKnown = 1u << 1;   // pue() is reported, n
 inline constexpr std::uint8_t kTopoReclaimed = 1u << 2;  // the CNR reports reclaimed resources
 inline constexpr std::uint8_t kTopoGpusFromNode = 1u
                                                   << 3;  // no GPU zones: GPUs from node allocatable
+/// The node reports a NIC (nic_socket_mask() != 0 or a NUMA zone with
+/// kNumaNicLocal): precomputed so the score needs no scan of the zones.
+inline constexpr std::uint8_t kTopoNicKnown = 1u << 4;
 /// NUMA flags (TopologyTable::numa_flags()).
 inline constexpr std::uint8_t kNumaIdle = 1u << 0;      // no allocation holds cpu or memory
 inline constexpr std::uint8_t kNumaNicLocal = 1u << 1;  // a NIC on this NUMA zone or its socket
@@ -193,6 +196,9 @@ class TopologyTable {
   std::span<const std::int32_t> gpus_total() const { return gpus_total_; }
   /// PUE, 1.0 where unknown (see kTopoPueKnown).
   std::span<const double> pue() const { return pue_; }
+  /// The score's power term, precomputed from pue(): 100 × (2 − PUE),
+  /// rounded and clamped to 0..100; 50 where the PUE is unknown.
+  std::span<const std::uint8_t> power_score() const { return power_score_; }
   /// Index into power_zones(), or kNoPowerZone.
   std::span<const std::uint32_t> power_zone() const { return power_zone_; }
   std::span<const std::int64_t> reclaimed_free_milli_cpu() const { return reclaimed_free_cpu_; }
@@ -231,6 +237,7 @@ class TopologyTable {
   std::vector<std::int32_t> gpus_free_;
   std::vector<std::int32_t> gpus_total_;
   std::vector<double> pue_;
+  std::vector<std::uint8_t> power_score_;
   std::vector<std::uint32_t> power_zone_;
   std::vector<std::int64_t> reclaimed_free_cpu_;
   std::vector<std::int64_t> reclaimed_free_memory_;
@@ -312,7 +319,17 @@ struct NumaFit {
 /// resources; GPUs must be free; numa_binding pods must fit in one NUMA zone,
 /// or in exactly numa_number zones, or (numa_exclusive) in the fewest whole
 /// idle zones that hold them, never crossing sockets when they fit in one.
+///
+/// Fast: for a pod without numa_binding, GPUs or reclaimed resources (the
+/// common case) whose request one NUMA zone's size holds, or that no set of
+/// this node's zones can hold, the answer comes from one scan of the node's
+/// zones, without the subset search; everything else runs
+/// fits_numa_reference(). The two agree on every input
+/// (tests/test_topology_fast.cpp).
 NumaFit fits_numa(const TopologyTable& table, NodeIndex i, const PodTopologyRequest& req);
+
+/// The plain search fits_numa() shortcuts: kept as its reference.
+NumaFit fits_numa_reference(const TopologyTable& table, NodeIndex i, const PodTopologyRequest& req);
 
 /// Score returned for nodes without topology (kTopoNone).
 inline constexpr std::int64_t kNeutralTopologyScore = 50;
@@ -337,5 +354,13 @@ struct TopologyScoreTerms {
 std::int64_t topology_alignment_score(const TopologyTable& table, NodeIndex i,
                                       const PodTopologyRequest& req, const NumaFit& fit,
                                       const TopologyScoreTerms& terms = {});
+
+/// scores[k] = topology_alignment_score(table, nodes[k], req,
+/// fits_numa(table, nodes[k], req), terms) for every k (KatalystTopologyScore's
+/// loop, with the per-pod decisions made once and the per-node work inlined).
+/// scores.size() must be nodes.size(). No allocation.
+void topology_alignment_scores(const TopologyTable& table, std::span<const NodeIndex> nodes,
+                               const PodTopologyRequest& req, const TopologyScoreTerms& terms,
+                               std::span<std::int64_t> scores);
 
 CARBONKUBE_NAMESPACE_END

@@ -52,10 +52,7 @@ class KatalystTopologyScore final : public Plugin {
       return;
     }
     const PodTopologyRequest req = pod_topology_request(*in.pod.pod);
-    for (std::size_t k = 0; k < nodes.size(); ++k) {
-      const NumaFit fit = fits_numa(*t, nodes[k], req);
-      scores[k] = topology_alignment_score(*t, nodes[k], req, fit, terms);
-    }
+    topology_alignment_scores(*t, nodes, req, terms, scores);
   }
 };
 
