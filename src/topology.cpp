@@ -894,6 +894,17 @@ inline bool fast_fit(const TopologyTable& t, NodeIndex i, const PodTopologyReque
   const std::uint32_t b = t.numa_begin(i);
   const std::int64_t* free_cpu = t.numa_free_milli_cpu().data() + b;
   const std::int64_t* free_mem = t.numa_free_memory().data() + b;
+  r.numa_count = 1;
+  if ((t.flags()[i] & kTopoNicKnown) == 0) {
+    // No zone is NIC-local: the first zone that holds the request wins.
+    for (std::uint32_t p = 0; p < count; ++p) {
+      if (free_cpu[p] >= req.milli_cpu && free_mem[p] >= req.memory) {
+        r.numa_mask = std::uint64_t{1} << p;
+        return true;
+      }
+    }
+    return false;  // the reference goes on to larger sets
+  }
   const std::uint8_t* flags = t.numa_flags().data() + b;
   std::uint32_t fits_mask = 0, nic_mask = 0;
   for (std::uint32_t p = 0; p < count; ++p) {
@@ -903,7 +914,6 @@ inline bool fast_fit(const TopologyTable& t, NodeIndex i, const PodTopologyReque
   }
   if (fits_mask == 0) return false;  // the reference goes on to larger sets
   const std::uint32_t chosen = (fits_mask & nic_mask) != 0 ? fits_mask & nic_mask : fits_mask;
-  r.numa_count = 1;
   r.numa_mask = std::uint64_t{1} << std::countr_zero(chosen);
   return true;
 }
