@@ -1015,6 +1015,8 @@ inline std::int64_t score_of(const TopologyTable& t, NodeIndex i, const PodTopol
       numa = 50;
     } else if (fit.numa_count == 0) {
       numa = 0;
+    } else if (fit.numa_count == 1) {  // the common one-zone fit: no division
+      numa = 100 * fit.ideal_numa_count;
     } else {
       numa = 100 * fit.ideal_numa_count / fit.numa_count;
     }
