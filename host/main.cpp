@@ -187,9 +187,17 @@ int run_host(const HostOptions& options) {
   server_options.tls_key_file = options.tls_key;
   HttpHandlers handlers;
   handlers.ready = [&](std::string* why) {
-    if (synced()) return true;
-    if (why != nullptr) *why = "informers have not listed nodes and pods yet";
-    return false;
+    if (!synced()) {
+      if (why != nullptr) *why = "informers have not listed nodes and pods yet";
+      return false;
+    }
+    // The extender's node cache (nodeCacheCapable) and the QoS controller read
+    // the loop's published objects: ready once they hold the synced lists.
+    if (loop_options.publish_objects && loop.objects() == nullptr) {
+      if (why != nullptr) *why = "the synced cluster has not been published to the extender yet";
+      return false;
+    }
+    return true;
   };
   handlers.metrics = [&]() {
     metrics.leader.store(is_leader() ? 1 : 0);

@@ -76,6 +76,10 @@ void ClusterCache::upsert_pod(const Pod& pod, CacheChanges& changes) {
     dirty_ = true;
     return;
   }
+  // Our binding is on its way and the object still shows the pod pending (a
+  // relist, a label change): keep the assumed usage until the watch shows the
+  // pod bound or deleted, or the binding fails (forget).
+  if (pod.is_pending() && in_flight_.count(key) != 0) return;
   if (usage_pods_.erase(key) != 0) {  // finished (terminal) or otherwise no longer using room
     state_.remove_pod(key);
     dirty_ = true;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <mutex>
 #include <string>
 
@@ -49,6 +50,10 @@ struct Transfer {
   const std::function<bool(std::string_view)>* on_chunk = nullptr;
   const std::function<bool()>* should_stop = nullptr;
   bool stopped_by_caller = false;
+  // An exception from a caller's callback: it must not unwind through
+  // libcurl's C frames, so it is kept here, the transfer aborted, and the
+  // exception rethrown once curl_easy_perform has returned.
+  std::exception_ptr error;
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -73,9 +78,14 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t bytes = size * count;
   if (transfer->on_chunk != nullptr && *transfer->on_chunk) {
-    if (!(*transfer->on_chunk)(std::string_view(data, bytes))) {
-      transfer->stopped_by_caller = true;
-      return 0;  // makes curl abort with CURLE_WRITE_ERROR
+    try {
+      if (!(*transfer->on_chunk)(std::string_view(data, bytes))) {
+        transfer->stopped_by_caller = true;
+        return 0;  // makes curl abort with CURLE_WRITE_ERROR
+      }
+    } catch (...) {
+      transfer->error = std::current_exception();
+      return 0;
     }
     return bytes;
   }
@@ -85,9 +95,14 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* transfer = static_cast<Transfer*>(user);
-  if (transfer->should_stop != nullptr && *transfer->should_stop && (*transfer->should_stop)()) {
-    transfer->stopped_by_caller = true;
-    return 1;  // aborts with CURLE_ABORTED_BY_CALLBACK
+  try {
+    if (transfer->should_stop != nullptr && *transfer->should_stop && (*transfer->should_stop)()) {
+      transfer->stopped_by_caller = true;
+      return 1;  // aborts with CURLE_ABORTED_BY_CALLBACK
+    }
+  } catch (...) {
+    transfer->error = std::current_exception();
+    return 1;
   }
   return 0;
 }
@@ -205,6 +220,7 @@ struct HttpClient::Impl {
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
 
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    if (transfer.error) std::rethrow_exception(transfer.error);
     if (code != CURLE_OK && !transfer.stopped_by_caller) {
       std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
       throw Error(ErrorKind::kIo,

@@ -104,6 +104,12 @@ TEST_CASE("cluster cache: assume counts usage at once; the watch's binding repla
   // A status update of the still-unbound pod must not queue it again.
   cache.apply(event(InformerEvent::Kind::kUpsert, "pods", {pod("p")}), changes, errors);
   CHECK_FALSE(cache.next_pending(p));
+  // Nor drop the usage assumed while the binding is in flight (else the next
+  // pods would be placed into the same room), and neither may a relist.
+  CHECK(requested_cpu(*cache.snapshot()) == 1000);
+  cache.apply(event(InformerEvent::Kind::kReplace, "pods", {pod("p")}), changes, errors);
+  CHECK(requested_cpu(*cache.snapshot()) == 1000);
+  CHECK_FALSE(cache.next_pending(p));
   // The watch reports the binding: usage unchanged, counted once.
   cache.apply(event(InformerEvent::Kind::kUpsert, "pods", {pod("p", "a")}), changes, errors);
   CHECK(requested_cpu(*cache.snapshot()) == 1000);

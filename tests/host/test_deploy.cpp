@@ -105,7 +105,7 @@ TEST_CASE("deploy: RBAC grants exactly what the host's requests need") {
       {"/pods/binding", {"create"}},
       {"/events", {"create", "patch"}},
       {"events.k8s.io/events", {"create", "patch"}},
-      {"node.katalyst.io/customnoderesources", {"get", "list", "watch"}},
+      {"node.katalyst.kubewharf.io/customnoderesources", {"get", "list", "watch"}},
       {"carbon.katalyst.io/carbonprofiles", {"get", "list", "watch"}},
   };
   CHECK(cluster == expected);

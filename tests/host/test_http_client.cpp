@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -110,6 +111,42 @@ TEST_CASE("http client: streaming delivers chunks, stops on request and on shoul
   CHECK(received.rfind("{\"n\":0}", 0) == 0);
 
   // The same client is reusable after an aborted stream.
+  HttpRequest plain;
+  plain.url = running.base_url() + "/nothing";
+  CHECK(client.send(plain).status == 404);
+}
+
+TEST_CASE(
+    "http client: an exception from a stream callback reaches the caller, the client stays "
+    "usable") {
+  httplib::Server server;
+  server.Get("/watch", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"type\":\"ERROR\"}\n", "application/json");
+  });
+  test::ServerThread running(server);
+
+  HttpClient client;
+  HttpRequest request;
+  request.url = running.base_url() + "/watch?watch=true";
+  request.timeout = std::chrono::milliseconds(0);
+  // A decoder that rejects the line throws from inside libcurl's write
+  // callback: it must come out of stream() intact, not unwind through C.
+  CHECK_THROWS_WITH_AS(
+      client.stream(request,
+                    [](std::string_view) -> bool { throw std::runtime_error("bad watch line"); }),
+      "bad watch line", std::runtime_error);
+  CHECK_THROWS_WITH_AS(client.stream(
+                           request, [](std::string_view) { return true; },
+                           []() -> bool { throw std::runtime_error("stop check failed"); }),
+                       "stop check failed", std::runtime_error);
+  // The easy handle was released cleanly: the next requests work.
+  std::string received;
+  HttpResponse response = client.stream(request, [&](std::string_view chunk) {
+    received.append(chunk);
+    return true;
+  });
+  CHECK(response.status == 200);
+  CHECK(received == "{\"type\":\"ERROR\"}\n");
   HttpRequest plain;
   plain.url = running.base_url() + "/nothing";
   CHECK(client.send(plain).status == 404);
