@@ -21,15 +21,8 @@ namespace {
 
 constexpr int kPods = 64;
 
-const char* kFitBalanced = R"(apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-profiles:
-- percentageOfNodesToScore: 100
-  plugins:
-    multiPoint: {disabled: [{name: '*'}]}
-    filter: {enabled: [{name: NodeResourcesFit}]}
-    score: {enabled: [{name: NodeResourcesFit}, {name: NodeResourcesBalancedAllocation}]}
-)";
+// The same configuration as bench_scoring (issue 2's target).
+const char* const kFitBalanced = ck_bench::kFitBalancedConfig;
 
 std::string pending_pod_yaml(int i) {
   return "apiVersion: v1\nkind: Pod\nmetadata: {name: pending-" + std::to_string(i) +
