@@ -37,6 +37,14 @@ need_go() {
     echo "SKIP: Go is not installed (needed to build kube-apiserver and run tests/kube)" >&2
     exit 77
   fi
+  # k8s.io/kubernetes v1.34 needs Go >= 1.24 (tests/kube/go.mod); an older Go
+  # (Debian bookworm's golang-go is 1.19) cannot build it.
+  local version
+  version="$("$GO" env GOVERSION 2>/dev/null || true)"
+  if [[ "$version" =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] < 24)); then
+    echo "SKIP: $version is older than the Go 1.24 that kube-apiserver v1.34 needs" >&2
+    exit 77
+  fi
 }
 
 build() {
